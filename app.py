@@ -1,0 +1,120 @@
+"""policy-qa command line: index, add, ask, eval. Thin on purpose: the work lives in indexer/ and qa/."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import config  # noqa: F401  (sets offline mode before any library loads)
+from config import get_settings
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from indexer.build import build_index
+    from indexer.loaders import DocumentError
+
+    try:
+        report = build_index(get_settings(), force=args.force, progress=not args.quiet)
+    except DocumentError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for error in report.errors:
+        print(f"error: {error} (skipped; the rest was indexed)", file=sys.stderr)
+    if report.skipped:
+        print(f"index is up to date: {report.documents} documents, {report.units} units")
+    else:
+        print(f"indexed {report.documents} documents, {report.units} units ({report.embedded} passages embedded, the rest from cache)")
+    for warning in report.warnings:
+        print(f"warning: {warning}")
+    return 1 if report.errors else 0
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    from indexer.build import add_document, build_index
+    from indexer.loaders import DocumentError
+
+    settings = get_settings()
+    try:
+        doc = add_document(settings, Path(args.file), args.id, args.title)
+        report = build_index(settings, progress=not args.quiet)
+    except DocumentError as exc:
+        print(f"error: {exc}; nothing was changed", file=sys.stderr)
+        return 2
+    print(f"added {doc.file} as '{doc.id}'; index now holds {report.documents} documents, {report.units} units")
+    return 0
+
+
+def _questions(args: argparse.Namespace):
+    if args.question:
+        yield " ".join(args.question)
+    else:
+        for line in sys.stdin:
+            if line.strip():
+                yield line.rstrip("\n")
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from qa.answer import Assistant, QuestionError
+
+    assistant = Assistant.open(get_settings())
+    status = 0
+    for question in _questions(args):
+        try:
+            answer = assistant.ask(question)
+        except QuestionError as exc:
+            status = 2
+            if args.json:
+                print(json.dumps({"question": question, "error": str(exc)}, ensure_ascii=False), flush=True)
+            else:
+                print(f"error: {exc}", file=sys.stderr)
+            continue
+        if args.json:
+            print(json.dumps(answer.to_dict(), ensure_ascii=False), flush=True)
+        else:
+            print(answer.render())
+    return status
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from eval.runner import main as run_eval
+
+    return run_eval(args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="app.py", description="Cited answers from the firm's policy documents.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("index", help="build or refresh the index from corpus/")
+    p.add_argument("--force", action="store_true", help="rebuild even if nothing changed")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("add", help="add a policy file (.txt .md .docx .pdf) to corpus/ and index it")
+    p.add_argument("file")
+    p.add_argument("--id")
+    p.add_argument("--title")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_add)
+
+    p = sub.add_parser("ask", help="answer a question (or one per line from stdin with --json)")
+    p.add_argument("question", nargs="*")
+    p.add_argument("--json", action="store_true", help="one JSON object per answer")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("eval", help="run the gold question sets and print the metrics")
+    p.add_argument("--set", action="append", dest="sets", help="gold set file (JSONL); default: eval/gold.jsonl")
+    p.add_argument("--split", choices=["all", "dev", "heldout"], default="all")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--verbose", action="store_true", help="print every miss")
+    p.set_defaults(func=cmd_eval)
+
+    args = parser.parse_args(argv)
+    if args.command == "ask" and not args.question and not args.json:
+        parser.error("ask needs a question (or --json to read questions from stdin)")
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

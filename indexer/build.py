@@ -1,0 +1,155 @@
+"""corpus/ → parse → embed (cached) → store. The one entry point for (re)building the index."""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from config import Settings
+from indexer.embed import EmbeddingCache, make_embedder
+from indexer.loaders import SUPPORTED, DocumentError, read_document
+from indexer.parse import Unit, parse
+from indexer.store import IndexStore
+from indexer.tokenize import tokens
+
+PARSER_VERSION = "1"
+
+
+@dataclass
+class Document:
+    id: str
+    title: str
+    file: str
+    source: str = ""
+    version: str = ""
+
+
+@dataclass
+class BuildReport:
+    documents: int = 0
+    units: int = 0
+    warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    skipped: bool = False  # the index was already up to date
+    embedded: int = 0  # passages actually embedded (not from the cache)
+
+
+def unit_passage(unit: Unit) -> str:
+    """What the dense models see: the heading path gives a bare item ("3.负责…") its context."""
+    return " > ".join([p[:20] for p in unit.path[-2:]] + [unit.text])
+
+
+def slug(name: str) -> str:
+    return re.sub(r"[^0-9A-Za-z\u4e00-\u9fff_-]+", "-", name).strip("-")[:40] or "doc"
+
+
+def load_manifest(corpus_dir: Path) -> list[Document]:
+    """Documents listed in manifest.json, then any other supported file a user dropped in corpus/."""
+    manifest = corpus_dir / "manifest.json"
+    docs = []
+    if manifest.exists():
+        docs = [Document(**{k: v for k, v in d.items() if k in Document.__dataclass_fields__})
+                for d in json.loads(manifest.read_text(encoding="utf-8"))["documents"]]
+    listed = {d.file for d in docs}
+    for path in sorted(corpus_dir.iterdir()) if corpus_dir.exists() else []:
+        if path.suffix.lower() in SUPPORTED and path.name not in listed and not path.name.startswith("."):
+            if path.name.lower() == "readme.md":
+                continue
+            docs.append(Document(id=slug(path.stem), title=path.stem, file=path.name, source=path.name))
+    return docs
+
+
+def read_units(corpus_dir: Path, docs: list[Document]) -> tuple[list[Unit], BuildReport]:
+    report = BuildReport()
+    units: list[Unit] = []
+    for doc in docs:
+        try:
+            text = read_document(corpus_dir / doc.file)
+        except DocumentError as exc:
+            report.errors.append(str(exc))
+            continue
+        doc.version = hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+        result = parse(doc.id, doc.title, text)
+        if not result.units:
+            report.errors.append(f"{doc.file}: no citable text found")
+            continue
+        report.documents += 1
+        report.warnings += result.warnings
+        units += result.units
+    report.units = len(units)
+    return units, report
+
+
+def fingerprint(docs: list[Document], settings: Settings) -> str:
+    parts = [PARSER_VERSION, ",".join(settings.embedders)] + [f"{d.id}:{d.title}:{d.version}" for d in docs]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
+def build_index(settings: Settings, force: bool = False, progress: bool = False) -> BuildReport:
+    """Build or refresh the index; unchanged corpora are a no-op, unchanged units are not re-embedded."""
+    docs = load_manifest(settings.corpus_dir)
+    units, report = read_units(settings.corpus_dir, docs)
+    store = IndexStore(settings.index_dir, settings.keep_builds)
+    if not units:
+        raise DocumentError("no documents could be indexed: " + "; ".join(report.errors or ["corpus is empty"]))
+    indexed = [d for d in docs if d.version]
+    stamp = fingerprint(indexed, settings)
+    current = store.current_meta()
+    if current and current.get("fingerprint") == stamp and not force:
+        report.skipped = True
+        return report
+
+    cache = EmbeddingCache(settings.cache_path)
+    passages = [unit_passage(u) for u in units]
+    vectors = {}
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(passages) * len(settings.embedders), desc="embedding", unit="unit")
+    try:
+        for name in settings.embedders:
+            embedder = make_embedder(name, settings.threads, settings.st_model_path)
+            counted = []
+
+            def tick(n: int) -> None:
+                counted.append(n)
+                if bar:
+                    bar.update(n)
+
+            vectors[name] = cache.passages(embedder, passages, progress=tick)
+            report.embedded += sum(counted)
+            if bar:
+                bar.update(len(passages) - sum(counted))
+    finally:
+        if bar:
+            bar.close()
+        cache.close()
+    meta = {
+        "fingerprint": stamp,
+        "parser_version": PARSER_VERSION,
+        "embedders": list(settings.embedders),
+        "documents": [d.__dict__ | {"units": sum(1 for u in units if u.doc_id == d.id)} for d in indexed],
+        "warnings": report.warnings,
+        "errors": report.errors,
+        "units": len(units),
+    }
+    store.write_build(units, [tokens(f"{' '.join(u.path[-1:])} {u.text}") for u in units], vectors, meta)
+    return report
+
+
+def add_document(settings: Settings, source: Path, doc_id: str | None = None, title: str | None = None) -> Document:
+    """Check that a new policy file parses into units, then copy it into the corpus (not yet indexed)."""
+    text = read_document(source)
+    doc = Document(id=doc_id or slug(source.stem), title=title or source.stem, file=source.name, source=source.name)
+    if not parse(doc.id, doc.title, text).units:
+        raise DocumentError(f"{source.name}: no citable text found")
+    existing = {d.id for d in load_manifest(settings.corpus_dir)}
+    if doc.id in existing and not (settings.corpus_dir / source.name).exists():
+        raise DocumentError(f"{source.name}: a document with id '{doc.id}' already exists")
+    settings.corpus_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, settings.corpus_dir / source.name)
+    return doc

@@ -1,0 +1,84 @@
+"""Turn a policy file (.txt, .md, .docx, .pdf) into plain text, or refuse it with a clear reason.
+
+Chinese policy files arrive as UTF-8, GBK or GB18030; we try UTF-8 first (it is strict, so a GBK
+file fails it) and fall back to GB18030, which is a superset of GBK.
+"""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+SUPPORTED = (".txt", ".md", ".docx", ".pdf")
+MAX_BYTES = 20 * 1024 * 1024
+
+
+class DocumentError(ValueError):
+    """A file we cannot index; the message names the file and says why."""
+
+
+def decode_text(data: bytes, name: str) -> str:
+    if b"\x00" in data[:4096]:
+        raise DocumentError(f"{name}: looks like a binary file, not text")
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise DocumentError(f"{name}: not valid UTF-8, GBK or GB18030 text")
+    controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\r\n\t\f")
+    if controls > max(8, len(text) // 100):
+        raise DocumentError(f"{name}: looks like a binary file, not text")
+    return text
+
+
+def _docx_text(data: bytes, name: str) -> str:
+    import docx  # python-docx
+
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except Exception as exc:  # python-docx raises several types for a broken zip
+        raise DocumentError(f"{name}: not a readable .docx file ({exc.__class__.__name__})") from exc
+    lines = [p.text for p in document.paragraphs]
+    for table in document.tables:
+        for row in table.rows:
+            lines.append(" ".join(cell.text for cell in row.cells))
+    return "\n".join(lines)
+
+
+def _pdf_text(data: bytes, name: str) -> str:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        return "\n".join(page.extract_text() or "" for page in reader.pages)
+    except (PdfReadError, ValueError, KeyError) as exc:
+        raise DocumentError(f"{name}: not a readable .pdf file ({exc})") from exc
+
+
+def read_bytes(data: bytes, name: str) -> str:
+    """Text of a file given its bytes and its name (the suffix picks the reader)."""
+    suffix = Path(name).suffix.lower()
+    if suffix not in SUPPORTED:
+        raise DocumentError(f"{name}: unsupported file type '{suffix or '(none)'}'; use one of {', '.join(SUPPORTED)}")
+    if len(data) > MAX_BYTES:
+        raise DocumentError(f"{name}: file is larger than {MAX_BYTES // (1024 * 1024)} MB")
+    if suffix == ".docx":
+        text = _docx_text(data, name)
+    elif suffix == ".pdf":
+        text = _pdf_text(data, name)
+    else:
+        text = decode_text(data, name)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.strip():
+        raise DocumentError(f"{name}: the file holds no text")
+    return text
+
+
+def read_document(path: Path) -> str:
+    path = Path(path)
+    if not path.is_file():
+        raise DocumentError(f"{path.name}: file not found")
+    return read_bytes(path.read_bytes(), path.name)

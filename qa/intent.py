@@ -1,0 +1,75 @@
+"""What kind of question is this, and in which language? Rules, no model: they must be auditable."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from indexer.tokenize import lexicon, to_simplified
+
+PERMISSION_ZH = re.compile(
+    r"能不能|可不可以|可以吗|可以么|能否|可否|是否可以|是否允许|允许|准不准|行不行|让不让|能.{0,20}[吗么嘛]|可以.{0,20}[吗么嘛]|"
+    r"行[吗么]|会不会违规|算不算违规|违规[吗么]|合规[吗么]|有问题[吗么]|没问题吧|ok[吗么]?|好[吗么]"
+)
+DUTY_ZH = re.compile(
+    r"必须|必需|需要|需不需要|要不要|是不是要|应该|应当|得先|要求|多久|多少年|几年|几天|提前|保存|报备|手续|审批|批准吗|申请|赔偿|怎么赔|"
+    r"该怎么办|要做什么|要做哪些|应做"
+)
+INFO_ZH = re.compile(r"谁|哪个部门|哪些|什么|怎么|如何|多少|为什么|职责|负责|权力|是指|包括|区别|原因|作用")
+PERMISSION_EN = re.compile(
+    r"\b(can|could|may|might)\s+(i|we|a|an|the|staff|brokers?|marketers?|sales|employees?|our|you|someone|my)\b|"
+    r"\b(am|are|is)\s+(i|we|it|staff|brokers?)\s+(allowed|permitted|ok|okay|fine|acceptable)\b|"
+    r"\bis it (ok|okay|fine|allowed|acceptable|permitted|legal)\b|\ballowed to\b|\bpermitted to\b",
+    re.I,
+)
+DUTY_EN = re.compile(
+    r"\b(must|have to|has to|need to|needs to|required?|requirement|should|obliged|how long|how many (days|years)|"
+    r"how far in advance|in advance|keep|retain|deadline|do i need|do we need|is there a need|compensat\w*|report)\b",
+    re.I,
+)
+INFO_EN = re.compile(r"\b(who|what|which|how|why|when|where|list|describe|explain)\b", re.I)
+NEGATED = re.compile(r"不用|不需要|不通过|没有|没|无需|免|跳过|without|skip|not\b|n't\b|no\b", re.I)
+
+
+@dataclass(frozen=True)
+class Intent:
+    language: str  # "zh" or "en"
+    kind: str  # "permission", "duty" or "info"
+    negated: bool
+
+
+def language_of(text: str) -> str:
+    cjk = sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")
+    latin = sum(1 for ch in text if ch.isascii() and ch.isalpha())
+    return "zh" if cjk * 2 >= latin else "en"
+
+
+def classify(question: str) -> Intent:
+    q = to_simplified(question).strip()
+    lang = language_of(q)
+    if lang == "zh":
+        duty, permission, info = DUTY_ZH.search(q), PERMISSION_ZH.search(q), INFO_ZH.search(q)
+    else:
+        duty, permission, info = DUTY_EN.search(q), PERMISSION_EN.search(q), INFO_EN.search(q)
+    if duty and not (permission and permission.start() < duty.start() and lang == "en"):
+        kind = "duty"
+    elif permission:
+        kind = "permission"
+    elif info:
+        kind = "info"
+    else:
+        kind = "permission" if re.search(r"[吗么嘛？?]$", q) else "info"
+    return Intent(lang, kind, bool(NEGATED.search(q)))
+
+
+def expand(question: str) -> list[str]:
+    """Corpus words for the question's everyday or English words (qa/lexicon.json, the firm's vocabulary)."""
+    q = to_simplified(question).lower()
+    extra: list[str] = []
+    for phrase, words in lexicon().get("synonyms", {}).items():
+        if phrase.isascii():
+            hit = re.search(rf"\b{re.escape(phrase)}", q)
+        else:
+            hit = phrase in q
+        if hit:
+            extra += [w for w in words if w not in extra]
+    return extra

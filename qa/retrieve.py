@@ -1,0 +1,134 @@
+"""Find the units that answer a question: several signals, fused, then re-ranked by the question's intent.
+
+Signals (each optional, so the ablation in eval/ can switch them off):
+- dense similarity from every embedder in the index (e5, USE), the question expanded with the corpus
+  words for its everyday or English words;
+- BM25 over jieba tokens of the unit text, same expansion;
+- structure and intent: a "can I …?" question wants a rule (不得/可以), a duty question wants 必须/应/
+  负责; a heading with no body (a step title) should not win on one shared word.
+
+Each signal's scores are turned into z-scores over its own top candidates (the models' score scales
+differ) and summed with weights chosen on the dev part of the gold set (docs/retrieval.md).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from indexer.embed import Embedder
+from indexer.parse import Unit
+from indexer.store import Index
+from indexer.tokenize import tokens
+from qa.intent import Intent, classify, expand
+
+PROHIBITION = re.compile(r"不得|严禁|禁止|不能|不许|不准|不可|绝对不许|不宜")
+PERMISSION = re.compile(r"可以|允许|方可|才可|可采用|可在")
+DUTY = re.compile(r"必须|应当|应|须|需|负责|至少|要求|要")
+
+
+@dataclass(frozen=True)
+class Weights:
+    dense: dict[str, float] = field(default_factory=lambda: {"e5": 1.0, "use": 0.8, "st": 0.5})
+    bm25: float = 0.6
+    rule_boost: float = 0.5  # permission question → unit states a rule
+    prohibition_boost: float = 0.3  # … and a prohibition is the safer reading of "can I"
+    duty_boost: float = 0.4  # duty question → unit states a duty
+    stub_penalty: float = 1.5
+    candidates: int = 30
+
+
+@dataclass
+class Hit:
+    unit: Unit
+    score: float
+    signals: dict[str, float]
+
+
+@dataclass
+class Retrieval:
+    question: str
+    intent: Intent
+    hits: list[Hit]
+    raw: dict[str, float]  # best raw score per signal: what the coverage check reads
+
+
+def _z(scores: dict[str, float]) -> dict[str, float]:
+    if not scores:
+        return {}
+    values = np.array(list(scores.values()), dtype=np.float64)
+    mean, std = float(values.mean()), float(values.std()) or 1.0
+    return {k: (v - mean) / std for k, v in scores.items()}
+
+
+class Retriever:
+    def __init__(self, index: Index, embedders: dict[str, Embedder], weights: Weights | None = None) -> None:
+        from rank_bm25 import BM25Okapi
+
+        self.index = index
+        self.embedders = embedders
+        self.weights = weights or Weights()
+        self._bm25 = BM25Okapi(index.tokens)
+
+    def with_weights(self, **changes) -> "Retriever":
+        clone = object.__new__(Retriever)
+        clone.__dict__ = self.__dict__ | {"weights": replace(self.weights, **changes)}
+        return clone
+
+    def query_text(self, question: str) -> str:
+        extra = expand(question)
+        return question + (" " + " ".join(extra) if extra else "")
+
+    def signals(self, question: str) -> dict[str, dict[str, float]]:
+        """Raw scores per signal for its top candidates, by unit id."""
+        w = self.weights
+        text = self.query_text(question)
+        out: dict[str, dict[str, float]] = {}
+        for name, embedder in self.embedders.items():
+            if w.dense.get(name, 0) > 0:
+                out[name] = self.index.dense_search(name, embedder.embed_queries([text])[0], w.candidates)
+        if w.bm25 > 0:
+            scores = self._bm25.get_scores(tokens(text))
+            top = np.argsort(-scores)[: w.candidates]
+            out["bm25"] = {self.index.units[i].id: float(scores[i]) for i in top if scores[i] > 0}
+        return out
+
+    def retrieve(self, question: str, k: int = 5) -> Retrieval:
+        intent = classify(question)
+        w = self.weights
+        raw = self.signals(question)
+        fused: dict[str, float] = {}
+        parts: dict[str, dict[str, float]] = {}
+        for name, scores in raw.items():
+            weight = w.bm25 if name == "bm25" else w.dense.get(name, 0.0)
+            z = _z(scores)
+            floor = min(z.values()) if z else 0.0
+            for uid in set(fused) | set(z):
+                fused.setdefault(uid, 0.0)
+            for uid in fused:
+                value = z.get(uid, floor)
+                fused[uid] += weight * value
+                parts.setdefault(uid, {})[name] = round(value, 3)
+        for uid in fused:
+            unit = self.index.by_id[uid]
+            bonus = self._intent_bonus(intent, unit)
+            fused[uid] += bonus
+            parts[uid]["intent"] = round(bonus, 3)
+        ranked = sorted(fused.items(), key=lambda kv: -kv[1])[:k]
+        hits = [Hit(self.index.by_id[uid], score, parts[uid]) for uid, score in ranked]
+        best = {name: max(scores.values()) if scores else 0.0 for name, scores in raw.items()}
+        return Retrieval(question, intent, hits, best)
+
+    def _intent_bonus(self, intent: Intent, unit: Unit) -> float:
+        w = self.weights
+        text = unit.text
+        bonus = -w.stub_penalty if unit.stub else 0.0
+        if intent.kind == "permission":
+            if PROHIBITION.search(text) or PERMISSION.search(text):
+                bonus += w.rule_boost
+            if PROHIBITION.search(text):
+                bonus += w.prohibition_boost
+        elif intent.kind == "duty" and (DUTY.search(text) or PROHIBITION.search(text)):
+            bonus += w.duty_boost
+        return bonus

@@ -1,0 +1,75 @@
+"""From the question's intent and the cited article's own words to a verdict and a one-line conclusion.
+
+The conclusion never states a rule of its own: it says yes/no/required and quotes (or names) the
+condition the article itself sets, e.g. 未经公司允许，不得… → 不可以，除非经公司允许.
+"""
+from __future__ import annotations
+
+import re
+
+from indexer.tokenize import tokens
+from qa.intent import Intent
+from qa.retrieve import DUTY, PERMISSION, PROHIBITION
+
+VERDICTS = ("allowed", "prohibited", "required", "info", "not_covered")
+UNLESS = re.compile(r"未经([^，,。；;]{1,12}?)(允许|批准|许可|审核|同意|审批)")
+ONLY_AFTER = re.compile(r"经([^，,。；;]{1,12}?)(批准|审批|同意|允许|审核)[^，,。；;]{0,4}?后(才可|方可|才能)")
+CLAUSE = re.compile(r"[^。；;!！?？\n]+[。；;!！?？]?")
+
+
+def key_clause(text: str, question: str, pattern: re.Pattern[str] | None = None) -> str:
+    """The clause of the unit that best matches the question (and the wanted modality), verbatim."""
+    body = re.sub(r"^第[^条]{1,8}条", "", text)
+    clauses = [c.strip() for c in CLAUSE.findall(body) if len(c.strip()) > 1]
+    if not clauses:
+        return text.strip()
+    wanted = set(tokens(question))
+
+    def score(clause: str) -> float:
+        overlap = len(wanted & set(tokens(clause)))
+        return overlap + (1.5 if pattern and pattern.search(clause) else 0.0)
+
+    return max(clauses, key=score)
+
+
+def decide(intent: Intent, text: str, question: str) -> str:
+    """Verdict for a covered question, read from the top unit's modality."""
+    if intent.kind == "duty":
+        return "required"
+    if intent.kind == "info":
+        return "info"
+    clause = key_clause(text, question, PROHIBITION)
+    if PROHIBITION.search(clause) or ONLY_AFTER.search(clause):
+        return "prohibited"
+    if PERMISSION.search(clause):
+        return "allowed"
+    if DUTY.search(clause):
+        return "prohibited" if intent.negated else "allowed"
+    return "info"
+
+
+def condition(text: str) -> str:
+    m = UNLESS.search(text)
+    if m:
+        return f"{m.group(1)}{m.group(2)}"
+    m = ONLY_AFTER.search(text)
+    if m:
+        return f"{m.group(1)}{m.group(2)}"
+    return ""
+
+
+def conclusion(verdict: str, intent: Intent, text: str, question: str) -> str:
+    zh = intent.language == "zh"
+    if verdict == "not_covered":
+        return "现有制度没有涉及这个问题，无法给出依据。" if zh else "The policies do not cover this question."
+    if verdict == "prohibited":
+        cond = condition(key_clause(text, question, PROHIBITION))
+        if zh:
+            return f"不可以，除非经{cond}。" if cond else "不可以。"
+        return f"No — not without approval ({cond})." if cond else "No."
+    if verdict == "allowed":
+        return "可以。" if zh else "Yes."
+    clause = key_clause(text, question, DUTY if verdict == "required" else None)
+    if verdict == "required":
+        return f"必须：{clause}" if zh else f"Required: {clause}"
+    return f"依据规定：{clause}" if zh else f"Per the policy: {clause}"
