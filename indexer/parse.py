@@ -267,8 +267,11 @@ def parse(doc_id: str, doc_title: str, text: str) -> ParseResult:
             continue  # "第一篇:营销活动规范": the document's own name, already its title
         if not found and t.endswith(LIST_DASH) and len(t) <= 8:
             found = ("list_label", MARKERS[8][1], t[: -len(LIST_DASH)], t[: -len(LIST_DASH)])
-        if not found and not root_title and not seen_marker and len(t) <= 30 and not any(p in t for p in SOFT_PUNCT):
-            root_title = t.rstrip(":：")
+        if not root_title and not seen_marker and (
+            (found and found[0] == "free")  # "# Title" in markdown
+            or (not found and len(t) <= 30 and not any(p in t for p in SOFT_PUNCT))
+        ):
+            root_title = (found[3] if found else t).rstrip(":：")
             continue
         if not found and _is_heading_like(t):
             found = ("free", 1.0, t, t)
@@ -300,7 +303,7 @@ def _units(doc_id: str, doc_title: str, root_title: str, root: _Node, nodes: lis
         while p is not None and p.kind != "root":
             ancestors.insert(0, p)
             p = p.parent
-        own_key = node.key if node.kind in HEADING_KINDS | {"article"} or node.children else node.title[: len(node.title) - len(node.rest)]
+        own_key = node.key if node.kind in HEADING_KINDS | {"article"} or node.children else node.title[: len(node.title) - len(node.rest)].strip()
         label_keys = [a.key for a in ancestors if a.kind not in STRUCTURAL] + [own_key or "导语"]
         own = node.title if node.kind != "root" else ""
         text = "\n".join(([own] if own else []) + node.body)

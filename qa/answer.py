@@ -5,6 +5,7 @@ No language model is needed: everything in the answer comes from the retrieved u
 """
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict, dataclass, field
 
@@ -21,18 +22,28 @@ class QuestionError(ValueError):
 
 @dataclass(frozen=True)
 class Coverage:
-    """A question is covered when some signal is confident enough; thresholds tuned on the dev set."""
+    """Is the question covered by the policies at all? A small logistic model over retrieval features.
 
-    e5: float = 0.86
-    use: float = 0.45
-    bm25: float = 9.0
+    Features: best e5 and USE similarity, best BM25 score (capped), the share of the question's tokens
+    found in the top unit, and the share of the question's words the corpus never uses. Weights were
+    fitted on the dev split of eval/gold.jsonl (eval/fit_coverage.py); see docs/retrieval.md.
+    """
+
+    mean: tuple[float, ...] = (0.8949, 0.4131, 0.4417, 0.3859, 0.3853)
+    scale: tuple[float, ...] = (0.0285, 0.1198, 0.2787, 0.2470, 0.3076)
+    weights: tuple[float, ...] = (0.818, 1.506, 0.260, -0.422, -0.683)
+    bias: float = 2.275
+    threshold: float = 0.4
     # how close to the top a second unit must score to be cited beside it
     cite_margin: float = 0.35
     max_citations: int = 3
 
-    def covered(self, retrieval: Retrieval) -> bool:
-        raw = retrieval.raw
-        return any(raw.get(name, 0.0) >= limit for name, limit in (("e5", self.e5), ("use", self.use), ("bm25", self.bm25)))
+    def probability(self, features: list[float]) -> float:
+        z = self.bias + sum(w * (x - m) / s for w, x, m, s in zip(self.weights, features, self.mean, self.scale))
+        return 1.0 / (1.0 + math.exp(-z))
+
+    def covered(self, features: list[float]) -> bool:
+        return self.probability(features) >= self.threshold
 
 
 @dataclass
@@ -128,7 +139,7 @@ class Assistant:
         intent = retrieval.intent
         hits = retrieval.hits
         base = dict(question=retrieval.question, language=intent.language, intent=intent.kind)
-        if not hits or not self.coverage.covered(retrieval):
+        if not hits or not self.coverage.covered(self.retriever.coverage_features(retrieval)):
             text = conclusion("not_covered", intent, "", retrieval.question)
             return Answer(answer=text, verdict="not_covered", related=[_citation(h) for h in hits[:3]], **base)
         top = hits[0]

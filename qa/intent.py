@@ -12,9 +12,9 @@ PERMISSION_ZH = re.compile(
 )
 DUTY_ZH = re.compile(
     r"必须|必需|需要|需不需要|要不要|是不是要|应该|应当|得先|要求|多久|多少年|几年|几天|提前|保存|报备|手续|审批|批准吗|申请|赔偿|怎么赔|"
-    r"该怎么办|要做什么|要做哪些|应做"
+    r"怎么办|要做什么|要做哪些|应做|谁批准|要谁|要.{0,12}[吗么]$"
 )
-INFO_ZH = re.compile(r"谁|哪个部门|哪些|什么|怎么|如何|多少|为什么|职责|负责|权力|是指|包括|区别|原因|作用")
+INFO_ZH = re.compile(r"几|谁|哪个部门|哪些|什么|怎么|如何|多少|为什么|职责|负责|权力|是指|包括|区别|原因|作用")
 PERMISSION_EN = re.compile(
     r"\b(can|could|may|might)\s+(i|we|a|an|the|staff|brokers?|marketers?|sales|employees?|our|you|someone|my)\b|"
     r"\b(am|are|is)\s+(i|we|it|staff|brokers?)\s+(allowed|permitted|ok|okay|fine|acceptable)\b|"
@@ -67,7 +67,7 @@ def expand(question: str) -> list[str]:
     extra: list[str] = []
     for phrase, words in lexicon().get("synonyms", {}).items():
         if phrase.isascii():
-            hit = re.search(rf"\b{re.escape(phrase)}", q)
+            hit = re.search(rf"\b{re.escape(phrase)}(s|es|ed|ing)?\b", q)
         else:
             hit = phrase in q
         if hit:

@@ -20,7 +20,7 @@ import numpy as np
 from indexer.embed import Embedder
 from indexer.parse import Unit
 from indexer.store import Index
-from indexer.tokenize import tokens
+from indexer.tokenize import lexicon, tokens
 from qa.intent import Intent, classify, expand
 
 PROHIBITION = re.compile(r"不得|严禁|禁止|不能|不许|不准|不可|绝对不许|不宜")
@@ -70,6 +70,9 @@ class Retriever:
         self.embedders = embedders
         self.weights = weights or Weights()
         self._bm25 = BM25Okapi(index.tokens)
+        self._vocabulary = {t for unit_tokens in index.tokens for t in unit_tokens}
+        for phrase, words in lexicon().get("synonyms", {}).items():
+            self._vocabulary |= set(tokens(phrase)) | {t for w in words for t in tokens(w)}
 
     def with_weights(self, **changes) -> "Retriever":
         clone = object.__new__(Retriever)
@@ -119,6 +122,16 @@ class Retriever:
         hits = [Hit(self.index.by_id[uid], score, parts[uid]) for uid, score in ranked]
         best = {name: max(scores.values()) if scores else 0.0 for name, scores in raw.items()}
         return Retrieval(question, intent, hits, best)
+
+    def coverage_features(self, retrieval: Retrieval) -> list[float]:
+        """What the coverage model reads: how strongly, and with how many known words, the top unit matches."""
+        raw = retrieval.raw
+        top = retrieval.hits[0].unit
+        asked = set(tokens(self.query_text(retrieval.question)))
+        overlap = len(asked & set(tokens(top.text + " " + " ".join(top.path[-1:])))) / max(1, len(asked))
+        words = [t for t in tokens(retrieval.question) if len(t) > 1 and not t.isdigit()]
+        unknown = sum(t not in self._vocabulary for t in words) / max(1, len(words))
+        return [raw.get("e5", 0.0), raw.get("use", 0.0), min(raw.get("bm25", 0.0), 25.0) / 25.0, overlap, unknown]
 
     def _intent_bonus(self, intent: Intent, unit: Unit) -> float:
         w = self.weights

@@ -1,0 +1,42 @@
+"""Fit the coverage model (qa.answer.Coverage) on the dev split and report both splits.
+
+    python -m eval.fit_coverage
+
+Prints the normalisation, weights and bias to paste into Coverage, and the out-of-scope refusal and
+in-scope false-refusal rates per threshold on dev and held-out questions. Out-of-scope questions are
+weighted 4x because there are few of them.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+import config
+from eval.runner import DEFAULT_SET, load_set
+from qa.answer import Assistant
+
+
+def main() -> None:
+    assistant = Assistant.open(config.get_settings())
+    rows = load_set(DEFAULT_SET)
+    features = np.array([assistant.retriever.coverage_features(assistant.retriever.retrieve(r["question"], k=3)) for r in rows])
+    y = np.array([1.0 if r["gold"] else 0.0 for r in rows])
+    dev = np.array([r.get("split", "dev") == "dev" for r in rows])
+    mean, scale = features[dev].mean(0), features[dev].std(0)
+    z = np.c_[(features - mean) / scale, np.ones(len(rows))]
+    w = np.zeros(z.shape[1])
+    sample_weight = np.where(y == 1, 1.0, 4.0)
+    for _ in range(5000):
+        p = 1 / (1 + np.exp(-z[dev] @ w))
+        w -= 0.5 * (z[dev].T @ ((p - y[dev]) * sample_weight[dev]) / dev.sum() + 0.01 * w)
+    print("mean", mean.round(4).tolist(), "scale", scale.round(4).tolist())
+    print("weights", w[:-1].round(3).tolist(), "bias", round(float(w[-1]), 3))
+    p = 1 / (1 + np.exp(-z @ w))
+    for threshold in (0.3, 0.4, 0.5, 0.6):
+        for name, mask in (("dev", dev), ("heldout", ~dev)):
+            refused = p < threshold
+            oos, ins = mask & (y == 0), mask & (y == 1)
+            print(f"threshold {threshold} {name:8} oos refusal {refused[oos].mean():.3f} false refusal {refused[ins].mean():.3f}")
+
+
+if __name__ == "__main__":
+    main()

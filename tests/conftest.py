@@ -1,0 +1,43 @@
+"""One real index per test session: the real corpus, the real models, a real Chroma store on disk."""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+@pytest.fixture(scope="session")
+def workdir(tmp_path_factory) -> Path:
+    """A private copy of corpus/ and a private data dir, so tests never touch the user's index."""
+    base = tmp_path_factory.mktemp("policyqa")
+    shutil.copytree(ROOT / "corpus", base / "corpus")
+    return base
+
+
+@pytest.fixture(scope="session")
+def settings(workdir):
+    os.environ["POLICYQA_CORPUS"] = str(workdir / "corpus")
+    os.environ["POLICYQA_DATA"] = str(workdir / "data")
+    import config
+
+    return config.get_settings()
+
+
+@pytest.fixture(scope="session")
+def built(settings):
+    from indexer.build import build_index
+
+    return build_index(settings)
+
+
+@pytest.fixture(scope="session")
+def assistant(settings, built):
+    from qa.answer import Assistant
+
+    return Assistant.open(settings, build_if_missing=False)

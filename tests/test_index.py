@@ -1,0 +1,70 @@
+"""Building, refreshing and protecting the on-disk index (real models, real Chroma)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from indexer.build import build_index
+from indexer.store import IndexStore
+
+
+def test_cold_build_reports_documents_units_and_the_duplicate(built, settings):
+    assert built.documents == 5 and built.units > 400
+    assert any("第四十二条" in w for w in built.warnings)
+    index = IndexStore(settings.index_dir).open()
+    assert index.collection("e5").count() == built.units
+    assert index.collection("use").count() == built.units
+    assert index.by_id["p1:第二十五条"].path[-1] == "第二节业务要求"
+
+
+def test_unchanged_corpus_is_not_rebuilt(built, settings):
+    before = IndexStore(settings.index_dir).current_dir()
+    report = build_index(settings)
+    assert report.skipped and IndexStore(settings.index_dir).current_dir() == before
+
+
+def test_added_document_is_indexed_incrementally_and_can_be_removed(built, settings, tmp_path):
+    from indexer.build import add_document
+
+    source = tmp_path / "gifts.md"
+    source.write_text("# 礼品管理办法\n1. 员工不得收受供应商赠送的高尔夫球卡。\n2. 价值100元以下的宣传品可以接受。\n", encoding="utf-8")
+    add_document(settings, source)
+    report = build_index(settings)
+    assert report.embedded == 2 * 2  # two new units, two embedders; the five documents come from the cache
+    assert "gifts:1." in IndexStore(settings.index_dir).open().by_id
+    (settings.corpus_dir / "gifts.md").unlink()
+    build_index(settings)
+    assert "gifts:1." not in IndexStore(settings.index_dir).open().by_id
+
+
+def test_failed_build_leaves_previous_index_serving(built, settings, monkeypatch):
+    store = IndexStore(settings.index_dir)
+    before = store.current_dir()
+    (settings.corpus_dir / "extra.txt").write_text("第一条 新增的规定内容，营销人员不得私下收取手续费。\n", encoding="utf-8")
+
+    def broken_write(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("chromadb.api.models.Collection.Collection.add", broken_write)
+    try:
+        with pytest.raises(OSError):
+            build_index(settings)
+    finally:
+        (settings.corpus_dir / "extra.txt").unlink()
+    assert store.current_dir() == before
+    assert len(list(store.builds.iterdir())) <= settings.keep_builds
+    assert store.open().by_id["p1:第二十五条"]
+
+
+def test_bad_file_in_corpus_is_reported_and_the_rest_indexed(built, settings):
+    bad = settings.corpus_dir / "scan.pdf"
+    bad.write_bytes(b"%PDF-1.4 not really")
+    try:
+        report = build_index(settings)
+    finally:
+        bad.unlink()
+    assert any("scan.pdf" in e for e in report.errors)
+    meta = IndexStore(settings.index_dir).current_meta()
+    assert {d["id"] for d in meta["documents"]} >= {"p1", "p2", "p3", "p4", "p5"}
+    assert json.dumps(meta)  # meta stays serialisable

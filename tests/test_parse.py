@@ -1,0 +1,126 @@
+"""The parser on the real corpus and on new files in the formats users add."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from indexer.loaders import DocumentError, read_bytes, read_document
+from indexer.parse import parse
+
+CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+
+
+def parsed(doc_id: str):
+    meta = {d["id"]: d for d in json.loads((CORPUS / "manifest.json").read_text(encoding="utf-8"))["documents"]}[doc_id]
+    return parse(doc_id, meta["title"], (CORPUS / meta["file"]).read_text(encoding="utf-8"))
+
+
+def by_id(doc_id: str) -> dict:
+    return {u.id: u for u in parsed(doc_id).units}
+
+
+def test_two_articles_on_one_line_are_split():
+    units = by_id("p1")
+    assert units["p1:第二十三条"].text.endswith("提供中介、担保或者其他便利。")
+    assert units["p1:第二十四条"].text.startswith("第二十四条营销人员不得通过互联网络")
+    assert units["p1:第三十九条"].text == "第三十九条营业部举办股评会等宣传活动须履行必要的报备手续。"
+
+
+def test_duplicated_article_is_kept_twice_with_a_warning():
+    result = parsed("p1")
+    units = {u.id: u for u in result.units}
+    assert "不得出现损害客户合法权益" in units["p1:第四十二条"].text
+    assert "由营业部负责解释" in units["p1:第四十二条#2"].text
+    assert units["p1:第四十二条#2"].path[-1] == "第四部分附则"
+    assert any("第四十二条" in w and "2 times" in w for w in result.warnings)
+
+
+def test_article_has_label_and_heading_path():
+    unit = by_id("p1")["p1:第二十五条"]
+    assert unit.label == "第二十五条"
+    assert unit.path == ["营销人员合规营销规定", "第三部分营销人员行为规范", "第二节业务要求"]
+    assert unit.doc_title == "营销活动规范"
+
+
+def test_wrapped_lines_are_merged():
+    units = by_id("p2")
+    assert "可采用语音录制搭配音乐循环播放" in units["p2:1、"].text
+    assert "经广场企划部审批合格后" in units["p2:4、"].text
+
+
+def test_several_duties_on_one_line_become_units():
+    units = by_id("p5")
+    assert units["p5:二、/20、客户开发主管岗位职责/6."].text == "6.负责代表企业与客户谈判、签订销售合同"
+    assert units["p5:一、/5、客服部/职责/3."].label == "一、 5、客服部 职责 3."
+    assert units["p5:一、/6、广告部/职责/3."].text == "3.负责广告媒介的策划、选择与购买等工作;"
+
+
+def test_essay_sections_and_numbered_steps():
+    p3, p4 = by_id("p3"), by_id("p4")
+    assert p3["p3:会中营销/8."].label == "会中营销 8."
+    assert "三分钟左右" in p3["p3:会中营销/8."].text
+    assert p4["p4:一、/1./(4)"].path[-1] == "1.渠道成员管理存在的问题"
+    assert "窜货" in p4["p4:一、/1./(4)"].text
+
+
+def test_every_unit_line_is_verbatim_corpus_text():
+    """Units may join wrapped lines but never change a character."""
+    for doc in ("p1", "p2", "p3", "p4", "p5"):
+        source = (CORPUS / f"{doc}.txt").read_text(encoding="utf-8").replace("\n", "")
+        for unit in parsed(doc).units:
+            for line in unit.text.splitlines():
+                assert line in source, (unit.id, line)
+
+
+GENERIC = """员工差旅管理办法
+第一章 总则
+第一条 为规范差旅管理，制定本办法。
+第二条 本办法适用于全体员工。
+第二章 报销
+第三条 员工出差应当事先审批，报销时须提供以下材料：
+（一）出差审批单；
+（二）发票原件。
+第四条 未经批准，不得乘坐头等舱。
+"""
+
+
+def test_generic_structure_in_gbk_text(tmp_path):
+    path = tmp_path / "差旅.txt"
+    path.write_bytes(GENERIC.encode("gbk"))
+    result = parse("travel", "差旅", read_document(path))
+    units = {u.id: u for u in result.units}
+    assert units["travel:第四条"].path == ["员工差旅管理办法", "第二章 报销"]
+    assert "（二）发票原件。" in units["travel:第三条/（二）"].text
+
+
+def test_markdown_and_docx(tmp_path):
+    import docx
+
+    md = tmp_path / "gifts.md"
+    md.write_text("# 礼品规定\n## 一、收受\n1. 员工不得收受供应商礼品。\n2. 价值100元以下的宣传品可以接受。\n", encoding="utf-8")
+    units = parse("gifts", "礼品", read_document(md)).units
+    assert [u.text for u in units] == ["1. 员工不得收受供应商礼品。", "2. 价值100元以下的宣传品可以接受。"]
+
+    document = docx.Document()
+    for line in GENERIC.splitlines():
+        document.add_paragraph(line)
+    path = tmp_path / "travel.docx"
+    document.save(path)
+    ids = {u.id for u in parse("travel", "差旅", read_document(path)).units}
+    assert {"travel:第一条", "travel:第四条"} <= ids
+
+
+@pytest.mark.parametrize("name,data,reason", [
+    ("blob.txt", b"\x00\x01\x02binary\x00" * 50, "binary"),
+    ("empty.txt", b"   \n\n", "no text"),
+    ("tool.exe", b"MZ", "unsupported"),
+    ("broken.docx", b"not a zip", "not a readable .docx"),
+    ("broken.pdf", b"%PDF-1.4 garbage", "not a readable .pdf"),
+    ("latin1.txt", "caf\xe9 ".encode("latin-1") * 3 + b"\xff\xfe\xfd", "not valid"),
+])
+def test_bad_files_get_a_clear_error_naming_the_file(name, data, reason):
+    with pytest.raises(DocumentError) as err:
+        read_bytes(data, name)
+    assert name in str(err.value) and reason in str(err.value)
