@@ -4,7 +4,7 @@
 
 Prints the normalisation, weights and bias to paste into Coverage, and the out-of-scope refusal and
 in-scope false-refusal rates per threshold on dev and held-out questions. Out-of-scope questions are
-weighted 4x because there are few of them.
+weighted OOS_WEIGHT times because there are fewer of them.
 """
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ import numpy as np
 import config
 from eval.runner import DEFAULT_SET, load_set
 from qa.answer import Assistant
+
+OOS_WEIGHT = 2.0
 
 
 def main() -> None:
@@ -24,14 +26,15 @@ def main() -> None:
     mean, scale = features[dev].mean(0), features[dev].std(0)
     z = np.c_[(features - mean) / scale, np.ones(len(rows))]
     w = np.zeros(z.shape[1])
-    sample_weight = np.where(y == 1, 1.0, 4.0)
+    sample_weight = np.where(y == 1, 1.0, OOS_WEIGHT)
     for _ in range(5000):
         p = 1 / (1 + np.exp(-z[dev] @ w))
         w -= 0.5 * (z[dev].T @ ((p - y[dev]) * sample_weight[dev]) / dev.sum() + 0.01 * w)
+    scale[scale == 0] = 1.0
     print("mean", mean.round(4).tolist(), "scale", scale.round(4).tolist())
     print("weights", w[:-1].round(3).tolist(), "bias", round(float(w[-1]), 3))
     p = 1 / (1 + np.exp(-z @ w))
-    for threshold in (0.3, 0.4, 0.5, 0.6):
+    for threshold in (0.2, 0.3, 0.4, 0.5):
         for name, mask in (("dev", dev), ("heldout", ~dev)):
             refused = p < threshold
             oos, ins = mask & (y == 0), mask & (y == 1)

@@ -24,16 +24,16 @@ class QuestionError(ValueError):
 class Coverage:
     """Is the question covered by the policies at all? A small logistic model over retrieval features.
 
-    Features: best e5 and USE similarity, best BM25 score (capped), the share of the question's tokens
-    found in the top unit, and the share of the question's words the corpus never uses. Weights were
-    fitted on the dev split of eval/gold.jsonl (eval/fit_coverage.py); see docs/retrieval.md.
+    Features (Retriever.coverage_features): best e5 and USE similarity, best character-bigram BM25
+    score (capped), and the idf-weighted share of the question's terms that the top units account for.
+    Fitted on the dev split of eval/gold.jsonl by `python -m eval.fit_coverage`; see docs/retrieval.md.
     """
 
-    mean: tuple[float, ...] = (0.8949, 0.4131, 0.4417, 0.3859, 0.3853)
-    scale: tuple[float, ...] = (0.0285, 0.1198, 0.2787, 0.2470, 0.3076)
-    weights: tuple[float, ...] = (0.818, 1.506, 0.260, -0.422, -0.683)
-    bias: float = 2.275
-    threshold: float = 0.4
+    mean: tuple[float, ...] = (0.8945, 0.4059, 0.4461, 0.5004)
+    scale: tuple[float, ...] = (0.0203, 0.1237, 0.2841, 0.2760)
+    weights: tuple[float, ...] = (1.461, 0.302, 1.327, 0.659)
+    bias: float = 1.39
+    threshold: float = 0.3
     # how close to the top a second unit must score to be cited beside it
     cite_margin: float = 0.35
     max_citations: int = 3

@@ -6,13 +6,14 @@ from dataclasses import dataclass
 
 from indexer.tokenize import lexicon, to_simplified
 
+ASK = r"(?:吗|嘛|(?<![什怎这那多])么)"  # a yes/no particle, not the 么 of 什么
 PERMISSION_ZH = re.compile(
-    r"能不能|可不可以|可以吗|可以么|能否|可否|是否可以|是否允许|允许|准不准|行不行|让不让|能.{0,20}[吗么嘛]|可以.{0,20}[吗么嘛]|"
-    r"行[吗么]|会不会违规|算不算违规|违规[吗么]|合规[吗么]|有问题[吗么]|没问题吧|ok[吗么]?|好[吗么]"
+    rf"能不能|可不可以|能否|可否|是否可以|是否允许|允许|准不准|行不行|让不让|能.{{0,20}}{ASK}|可以.{{0,20}}{ASK}|"
+    rf"行{ASK}|会不会违规|算不算违规|违规{ASK}|合规{ASK}|有问题{ASK}|没问题吧|好{ASK}"
 )
 DUTY_ZH = re.compile(
     r"必须|必需|需要|需不需要|要不要|是不是要|应该|应当|得先|要求|多久|多少年|几年|几天|提前|保存|报备|手续|审批|批准吗|申请|赔偿|怎么赔|"
-    r"怎么办|要做什么|要做哪些|应做|谁批准|要谁|要.{0,12}[吗么]$"
+    rf"怎么办|要做什么|要做哪些|应做|谁批准|要谁|要(签|填|交|提交|准备|办|走|执行|遵守|注意)|最晚|最迟|最多|至少|要.{{0,12}}{ASK}$"
 )
 INFO_ZH = re.compile(r"几|谁|哪个部门|哪些|什么|怎么|如何|多少|为什么|职责|负责|权力|是指|包括|区别|原因|作用")
 PERMISSION_EN = re.compile(
@@ -23,7 +24,8 @@ PERMISSION_EN = re.compile(
 )
 DUTY_EN = re.compile(
     r"\b(must|have to|has to|need to|needs to|required?|requirement|should|obliged|how long|how many (days|years)|"
-    r"how far in advance|in advance|keep|retain|deadline|do i need|do we need|is there a need|compensat\w*|report)\b",
+    r"how far in advance|in advance|keep|retain|deadline|do i need|do we need|is there a need|compensat\w*|report|"
+    r"how late|how soon|at most|at the latest|at least)\b",
     re.I,
 )
 INFO_EN = re.compile(r"\b(who|what|which|how|why|when|where|list|describe|explain)\b", re.I)
@@ -57,7 +59,7 @@ def classify(question: str) -> Intent:
     elif info:
         kind = "info"
     else:
-        kind = "permission" if re.search(r"[吗么嘛？?]$", q) else "info"
+        kind = "permission" if re.search(rf"{ASK}[？?]?$", q) else "info"
     return Intent(lang, kind, bool(NEGATED.search(q)))
 
 

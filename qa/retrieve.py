@@ -12,13 +12,14 @@ differ) and summed with weights chosen on the dev part of the gold set (docs/ret
 """
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from indexer.bridge import build_bridge, translate
+from indexer.bridge import build_bridge, english_terms, translate
 from indexer.embed import Embedder
 from indexer.parse import Unit
 from indexer.store import Index
@@ -86,11 +87,8 @@ class Retriever:
             "bigram": (BM25Okapi([bigrams(u.text) for u in index.units]), bigrams),
             "heading": (BM25Okapi([tokens(" ".join(u.path[-2:])) or ["_"] for u in index.units]), tokens),
         }
-        self._vocabulary = {t for unit_tokens in index.tokens for t in unit_tokens}
-        frequency = Counter(t for unit_tokens in index.tokens for t in set(unit_tokens))
-        self._bridge = build_bridge(set(frequency), frequency, len(index.units))
-        for phrase, words in lexicon().get("synonyms", {}).items():
-            self._vocabulary |= set(tokens(phrase)) | {t for w in words for t in tokens(w)}
+        self._frequency = Counter(t for unit_tokens in index.tokens for t in set(unit_tokens))
+        self._bridge = build_bridge(set(self._frequency), self._frequency, len(index.units))
 
     def with_weights(self, **changes) -> "Retriever":
         clone = object.__new__(Retriever)
@@ -144,15 +142,42 @@ class Retriever:
         best = {name: max(scores.values()) if scores else 0.0 for name, scores in raw.items()}
         return Retrieval(question, intent, hits, best)
 
+    def _alternatives(self, term: str, language: str) -> set[str]:
+        """Corpus words that may stand for a question term (lexicon synonyms; for English, the bridge)."""
+        out: set[str] = set()
+        for phrase, words in lexicon().get("synonyms", {}).items():
+            if phrase.isascii() == (language == "en") and (term in english_terms(phrase) if language == "en" else phrase in term):
+                out.update(words)
+        if language == "en":
+            out.update(w for w, _ in self._bridge.get(term, [])[:3])
+        return out
+
+    def explained(self, question: str, hits: list[Hit]) -> float:
+        """Share of the question's information (idf-weighted terms) that the top units account for."""
+        language = language_of(question)
+        unit_tokens = {t for h in hits for t in tokens(h.unit.text + " " + " ".join(h.unit.path[-1:]))}
+        unit_pairs = {b for h in hits for b in bigrams(h.unit.text)}
+        terms = english_terms(question) if language == "en" else [t for t in tokens(question) if not t.isdigit()]
+        total = found = 0.0
+        for term in terms:
+            alternatives = self._alternatives(term, language)
+            candidates = alternatives if language == "en" else {term}
+            weight = max((self._idf(w) for w in candidates), default=self._idf(""))
+            hit = term in unit_tokens or bool(alternatives & unit_tokens) or (
+                language == "zh" and len(term) >= 2 and any(b in unit_pairs for b in bigrams(term)))
+            total += weight
+            found += weight * hit
+        return found / total if total else 0.0
+
+    def _idf(self, word: str) -> float:
+        n = len(self.index.units)
+        return math.log((n + 1) / (self._frequency.get(word, 0) + 1))
+
     def coverage_features(self, retrieval: Retrieval) -> list[float]:
-        """What the coverage model reads: how strongly, and with how many known words, the top unit matches."""
+        """What the coverage model reads: how strongly, and how completely, the top units match."""
         raw = retrieval.raw
-        top = retrieval.hits[0].unit
-        asked = set(tokens(self.query_text(retrieval.question)))
-        overlap = len(asked & set(tokens(top.text + " " + " ".join(top.path[-1:])))) / max(1, len(asked))
-        words = [t for t in tokens(retrieval.question) if len(t) > 1 and not t.isdigit()]
-        unknown = sum(t not in self._vocabulary for t in words) / max(1, len(words))
-        return [raw.get("e5", 0.0), raw.get("use", 0.0), min(raw.get("bm25", 0.0), 25.0) / 25.0, overlap, unknown]
+        return [raw.get("e5", 0.0), raw.get("use", 0.0), min(raw.get("bigram", 0.0), 40.0) / 40.0,
+                self.explained(retrieval.question, retrieval.hits[:3])]
 
     def _intent_bonus(self, intent: Intent, unit: Unit) -> float:
         w = self.weights
