@@ -20,16 +20,23 @@ ENGLISH_STOP = set(
 ) | set(
     "i me my we our you your he she they them his her their do does did can could may might must should would will "
     "shall what which who whom how why when where if not no yes any some all there here have has had get got "
-    "ok okay allowed allow permitted anything about into up out over".split()
+    "ok okay allowed allow permitted anything about into up out over if before after then than so such very "
+    "just only also too more most many much own get got take make use using way able every each other new "
+    "time times day days year years thing things people person one two lot".split()
 )
 _WORD = re.compile(r"[a-z]+")
 
 
 def stem(word: str) -> str:
     """Crude English stemming, the same on both sides: enough to meet 'gifts' and 'gift'."""
-    for suffix, minimum in (("ing", 5), ("ed", 4), ("es", 4), ("s", 3)):
-        if word.endswith(suffix) and len(word) - len(suffix) >= minimum - 1 and not word.endswith("ss"):
-            return word[: -len(suffix)]
+    if len(word) > 5 and word.endswith("ing"):
+        return word[:-3]
+    if len(word) > 4 and word.endswith("ed"):
+        return word[:-2]
+    if len(word) > 4 and word.endswith(("ses", "xes", "zes", "ches", "shes")):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
     return word
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from indexer.bridge import stem
 from indexer.tokenize import lexicon, to_simplified
 
 ASK = r"(?:吗|嘛|(?<![什怎这那多])么)"  # a yes/no particle, not the 么 of 什么
@@ -19,7 +20,7 @@ INFO_ZH = re.compile(r"几|谁|哪个部门|哪些|什么|怎么|如何|多少|�
 PERMISSION_EN = re.compile(
     r"\b(can|could|may|might)\s+(i|we|a|an|the|staff|brokers?|marketers?|sales|employees?|our|you|someone|my)\b|"
     r"\b(am|are|is)\s+(i|we|it|staff|brokers?)\s+(allowed|permitted|ok|okay|fine|acceptable)\b|"
-    r"\bis it (ok|okay|fine|allowed|acceptable|permitted|legal)\b|\ballowed to\b|\bpermitted to\b",
+    r"\bis it (ok|okay|fine|allowed|acceptable|permitted|legal)\b|\b(allowed|permitted|prohibited|forbidden|banned)\b",
     re.I,
 )
 DUTY_EN = re.compile(
@@ -66,10 +67,11 @@ def classify(question: str) -> Intent:
 def expand(question: str) -> list[str]:
     """Corpus words for the question's everyday or English words (qa/lexicon.json, the firm's vocabulary)."""
     q = to_simplified(question).lower()
+    stems = " " + " ".join(stem(w) for w in re.findall(r"[a-z]+", q)) + " "
     extra: list[str] = []
     for phrase, words in lexicon().get("synonyms", {}).items():
         if phrase.isascii():
-            hit = re.search(rf"\b{re.escape(phrase)}(s|es|ed|ing)?\b", q)
+            hit = " " + " ".join(stem(w) for w in re.findall(r"[a-z]+", phrase)) + " " in stems
         else:
             hit = phrase in q
         if hit:

@@ -31,6 +31,14 @@ PERMISSION = re.compile(r"可以|允许|方可|才可|可采用|可在")
 DUTY = re.compile(r"必须|应当|应|须|需|负责|至少|要求|要")
 
 
+# How a question is asked, not what it is about: left out when judging whether the policies cover it.
+QUESTION_WORDS = set(
+    "怎么办 为什么 什么 哪里 哪儿 哪个 哪些 怎么 怎样 如何 多少 多久 几 几个 几天 几年 这样 那样 这个 那个 行 能 能否 "
+    "可以 要 需要 应该 说 一下 一点 那天 时候 有 没有 是 不 没 我们 自己 你们 他们 别人 会 就 去 来 做 搞 弄 给 让 "
+    "想 请问 一般 具体 主要 必须 应当 允许".split()
+)
+
+
 @dataclass(frozen=True)
 class Weights:
     """Chosen on the dev split (docs/retrieval.md has the ablation)."""
@@ -157,7 +165,8 @@ class Retriever:
         language = language_of(question)
         unit_tokens = {t for h in hits for t in tokens(h.unit.text + " " + " ".join(h.unit.path[-1:]))}
         unit_pairs = {b for h in hits for b in bigrams(h.unit.text)}
-        terms = english_terms(question) if language == "en" else [t for t in tokens(question) if not t.isdigit()]
+        terms = english_terms(question) if language == "en" else [
+            t for t in tokens(question) if not t.isdigit() and t not in QUESTION_WORDS]
         total = found = 0.0
         for term in terms:
             alternatives = self._alternatives(term, language)
@@ -176,8 +185,9 @@ class Retriever:
     def coverage_features(self, retrieval: Retrieval) -> list[float]:
         """What the coverage model reads: how strongly, and how completely, the top units match."""
         raw = retrieval.raw
-        return [raw.get("e5", 0.0), raw.get("use", 0.0), min(raw.get("bigram", 0.0), 40.0) / 40.0,
-                self.explained(retrieval.question, retrieval.hits[:3])]
+        share = self.explained(retrieval.question, retrieval.hits[:3])
+        return [raw.get("e5", 0.0), raw.get("use", 0.0), min(raw.get("bigram", 0.0), 40.0) / 40.0, share,
+                retrieval.hits[0].score]
 
     def _intent_bonus(self, intent: Intent, unit: Unit) -> float:
         w = self.weights
