@@ -15,7 +15,7 @@ from indexer.parse import Unit, parse
 from indexer.store import IndexStore
 from indexer.tokenize import tokens
 
-PARSER_VERSION = "1"
+PARSER_VERSION = "2"
 
 
 @dataclass
@@ -39,7 +39,7 @@ class BuildReport:
 
 def unit_passage(unit: Unit) -> str:
     """What the dense models see: the heading path gives a bare item ("3.负责…") its context."""
-    return " > ".join([p[:20] for p in unit.path[-2:]] + [unit.text])
+    return " > ".join(unit.context() + [unit.text])
 
 
 def slug(name: str) -> str:
@@ -137,7 +137,7 @@ def build_index(settings: Settings, force: bool = False, progress: bool = False)
         "errors": report.errors,
         "units": len(units),
     }
-    store.write_build(units, [tokens(f"{' '.join(u.path[-1:])} {u.text}") for u in units], vectors, meta)
+    store.write_build(units, [tokens(" ".join(u.context(1) + [u.text])) for u in units], vectors, meta)
     return report
 
 

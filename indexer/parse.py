@@ -86,6 +86,10 @@ class Unit:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def context(self, levels: int = 2, max_chars: int = 20) -> list[str]:
+        """The nearest headings that name this unit's topic (a long table-of-contents line names none)."""
+        return [h for h in self.path[-levels:] if len(h) <= max_chars]
+
 
 @dataclass
 class ParseResult:

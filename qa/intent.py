@@ -14,8 +14,9 @@ PERMISSION_ZH = re.compile(
 )
 DUTY_ZH = re.compile(
     r"必须|必需|需要|需不需要|要不要|是不是要|应该|应当|得先|要求|多久|多少年|几年|几天|提前|保存|报备|手续|审批|批准吗|申请|赔偿|怎么赔|"
-    rf"怎么办|要做什么|要做哪些|应做|谁批准|要谁|要(签|填|交|提交|准备|办|走|执行|遵守|注意)|最晚|最迟|最多|至少|要.{{0,12}}{ASK}$"
+    rf"怎么办|要做什么|要做哪些|应做|谁批准|要谁|要(签|填|交|提交|准备|办|走|执行|遵守|注意)|最晚|最迟|最多|至少|赔|预约"
 )
+DUTY_WEAK_ZH = re.compile(rf"要.{{0,12}}{ASK}[？?]?$")  # "…要做记录吗": a duty unless a permission word says otherwise
 INFO_ZH = re.compile(r"几|谁|哪个部门|哪些|什么|怎么|如何|多少|为什么|职责|负责|权力|是指|包括|区别|原因|作用")
 PERMISSION_EN = re.compile(
     r"\b(can|could|may|might)\s+(i|we|a|an|the|staff|brokers?|marketers?|sales|employees?|our|you|someone|my)\b|"
@@ -51,6 +52,7 @@ def classify(question: str) -> Intent:
     lang = language_of(q)
     if lang == "zh":
         duty, permission, info = DUTY_ZH.search(q), PERMISSION_ZH.search(q), INFO_ZH.search(q)
+        duty = duty or (None if permission else DUTY_WEAK_ZH.search(q))
     else:
         duty, permission, info = DUTY_EN.search(q), PERMISSION_EN.search(q), INFO_EN.search(q)
     if duty and not (permission and permission.start() < duty.start() and lang == "en"):

@@ -93,7 +93,7 @@ class Retriever:
         self._lexical = {
             "bm25": (BM25Okapi(index.tokens), tokens),
             "bigram": (BM25Okapi([bigrams(u.text) for u in index.units]), bigrams),
-            "heading": (BM25Okapi([tokens(" ".join(u.path[-2:])) or ["_"] for u in index.units]), tokens),
+            "heading": (BM25Okapi([tokens(" ".join(u.context())) or ["_"] for u in index.units]), tokens),
         }
         self._frequency = Counter(t for unit_tokens in index.tokens for t in set(unit_tokens))
         self._bridge = build_bridge(set(self._frequency), self._frequency, len(index.units))
@@ -163,7 +163,7 @@ class Retriever:
     def explained(self, question: str, hits: list[Hit]) -> float:
         """Share of the question's information (idf-weighted terms) that the top units account for."""
         language = language_of(question)
-        unit_tokens = {t for h in hits for t in tokens(h.unit.text + " " + " ".join(h.unit.path[-1:]))}
+        unit_tokens = {t for h in hits for t in tokens(" ".join(h.unit.context(1) + [h.unit.text]))}
         unit_pairs = {b for h in hits for b in bigrams(h.unit.text)}
         terms = english_terms(question) if language == "en" else [
             t for t in tokens(question) if not t.isdigit() and t not in QUESTION_WORDS]
