@@ -76,10 +76,12 @@ def build_bridge(vocabulary: set[str], document_frequency: dict[str, int], units
     }
 
 
-def translate(question: str, bridge: dict[str, list[list]], per_term: int = 2) -> list[str]:
-    """Chinese corpus words for the English words of a question."""
+def translate(question: str, bridge: dict[str, list[list]], per_term: int = 2, skip: set[str] = frozenset()) -> list[str]:
+    """Chinese corpus words for the English words of a question (except those in ``skip``)."""
     out: list[str] = []
     for term in english_terms(question):
+        if term in skip:
+            continue
         for word, _ in bridge.get(term, [])[:per_term]:
             if word not in out:
                 out.append(word)

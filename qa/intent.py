@@ -66,16 +66,29 @@ def classify(question: str) -> Intent:
     return Intent(lang, kind, bool(NEGATED.search(q)))
 
 
-def expand(question: str) -> list[str]:
-    """Corpus words for the question's everyday or English words (qa/lexicon.json, the firm's vocabulary)."""
+def _stems(text: str) -> list[str]:
+    return [stem(w) for w in re.findall(r"[a-z]+", text.lower())]
+
+
+def expand(question: str) -> tuple[list[str], set[str]]:
+    """Corpus words for the question's everyday or English words (qa/lexicon.json, the firm's vocabulary).
+
+    English phrases match on word stems, longest first, and a word inside a matched phrase does not
+    match again on its own ("apply to" → 适用, not also "apply" → 申请). Also returns the English stems
+    the lexicon accounted for, so the dictionary bridge only translates the rest.
+    """
     q = to_simplified(question).lower()
-    stems = " " + " ".join(stem(w) for w in re.findall(r"[a-z]+", q)) + " "
+    words = _stems(q)
+    used = [False] * len(words)
     extra: list[str] = []
-    for phrase, words in lexicon().get("synonyms", {}).items():
-        if phrase.isascii():
-            hit = " " + " ".join(stem(w) for w in re.findall(r"[a-z]+", phrase)) + " " in stems
-        else:
-            hit = phrase in q
-        if hit:
-            extra += [w for w in words if w not in extra]
-    return extra
+    synonyms = lexicon().get("synonyms", {})
+    for phrase in sorted((p for p in synonyms if p.isascii()), key=lambda p: -len(_stems(p))):
+        target = _stems(phrase)
+        for start in range(len(words) - len(target) + 1):
+            if target and words[start:start + len(target)] == target and not any(used[start:start + len(target)]):
+                used[start:start + len(target)] = [True] * len(target)
+                extra += [w for w in synonyms[phrase] if w not in extra]
+    for phrase, corpus_words in synonyms.items():
+        if not phrase.isascii() and phrase in q:
+            extra += [w for w in corpus_words if w not in extra]
+    return extra, {w for w, u in zip(words, used) if u}
