@@ -58,3 +58,11 @@ def tokens(text: str) -> list[str]:
             continue
         out += [w for w in _jieba().lcut(chunk) if w not in STOPWORDS and w.strip()]
     return out
+
+
+def word_boundaries(text: str) -> set[int]:
+    """Character offsets where jieba puts a word boundary (start and end of every word)."""
+    bounds = {0, len(text)}
+    for _, start, end in _jieba().tokenize(text):
+        bounds.update((start, end))
+    return bounds

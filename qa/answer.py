@@ -30,11 +30,11 @@ class Coverage:
     `python -m eval.fit_coverage` (refit whenever retrieval weights change); see docs/retrieval.md.
     """
 
-    mean: tuple[float, ...] = (0.8947, 0.4039, 0.4422, 0.5348, 7.2816)
-    scale: tuple[float, ...] = (0.0206, 0.1237, 0.2865, 0.2992, 3.5206)
-    weights: tuple[float, ...] = (0.860, 0.420, 0.921, 0.657, 1.524)
-    bias: float = 1.738
-    threshold: float = 0.3
+    mean: tuple[float, ...] = (0.8953, 0.4175, 0.4587, 0.5768, 7.5663)
+    scale: tuple[float, ...] = (0.0198, 0.1216, 0.2736, 0.3009, 3.5028)
+    weights: tuple[float, ...] = (0.940, 0.339, 0.669, 0.647, 1.676)
+    bias: float = 2.092
+    threshold: float = 0.35
     # how close to the top a second unit must score to be cited beside it
     cite_margin: float = 0.35
     max_citations: int = 3

@@ -5,7 +5,7 @@ import re
 from dataclasses import dataclass
 
 from indexer.bridge import stem
-from indexer.tokenize import lexicon, to_simplified
+from indexer.tokenize import lexicon, to_simplified, word_boundaries
 
 ASK = r"(?:吗|嘛|(?<![什怎这那多])么)"  # a yes/no particle, not the 么 of 什么
 PERMISSION_ZH = re.compile(
@@ -70,6 +70,16 @@ def _stems(text: str) -> list[str]:
     return [stem(w) for w in re.findall(r"[a-z]+", text.lower())]
 
 
+def _at_word_boundaries(text: str, phrase: str, bounds: set[int]) -> bool:
+    """Does the phrase occur as whole words? (编外人员 holds 外人 but not as a word.)"""
+    start = text.find(phrase)
+    while start != -1:
+        if start in bounds and start + len(phrase) in bounds:
+            return True
+        start = text.find(phrase, start + 1)
+    return False
+
+
 def expand(question: str) -> tuple[list[str], set[str]]:
     """Corpus words for the question's everyday or English words (qa/lexicon.json, the firm's vocabulary).
 
@@ -88,7 +98,8 @@ def expand(question: str) -> tuple[list[str], set[str]]:
             if target and words[start:start + len(target)] == target and not any(used[start:start + len(target)]):
                 used[start:start + len(target)] = [True] * len(target)
                 extra += [w for w in synonyms[phrase] if w not in extra]
+    bounds = word_boundaries(q)
     for phrase, corpus_words in synonyms.items():
-        if not phrase.isascii() and phrase in q:
+        if not phrase.isascii() and _at_word_boundaries(q, phrase, bounds):
             extra += [w for w in corpus_words if w not in extra]
     return extra, {w for w, u in zip(words, used) if u}
