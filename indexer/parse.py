@@ -127,6 +127,14 @@ def match_marker(text: str) -> tuple[str, float, str, str] | None:
     return None
 
 
+def without_marker(text: str) -> str:
+    """第二十五条营销人员… → 营销人员…; 6.负责… → 负责…; headings and plain text unchanged."""
+    found = match_marker(text)
+    if not found or found[0] in ("free", "list_label"):
+        return text
+    return text[text.index(found[2]) + len(found[2]):].lstrip()
+
+
 def _starts_unit(text: str) -> bool:
     return match_marker(text) is not None or bool(BULLET.match(text))
 

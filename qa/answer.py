@@ -78,7 +78,8 @@ class Answer:
         if self.citations:
             lines.append("依据 / Citations:" if self.language == "zh" else "Citations:")
             for c in self.citations:
-                lines += [f"  [{c.doc_title} · {c.label}]  {c.path}", *("    " + t for t in c.text.splitlines()), ""]
+                path = " > ".join(p if len(p) <= 30 else p[:20] + "…" for p in c.path.split(" > "))
+                lines += [f"  [{c.doc_title} · {c.label}]  {path}", *("    " + t for t in c.text.splitlines()), ""]
         if self.related:
             lines.append("相关条文（仅供参考，非依据）:" if self.language == "zh" else "Related (for reference only, not a basis):")
             lines += [f"  [{c.doc_title} · {c.label}] {c.text.splitlines()[0][:60]}" for c in self.related]
@@ -141,14 +142,14 @@ class Assistant:
         hits = retrieval.hits
         base = dict(question=retrieval.question, language=intent.language, intent=intent.kind)
         if not hits or not self.coverage.covered(self.retriever.coverage_features(retrieval)):
-            text = conclusion("not_covered", intent, "", retrieval.question)
+            text = conclusion("not_covered", intent, None, retrieval.question)
             return Answer(answer=text, verdict="not_covered", related=[_citation(h) for h in hits[:3]], **base)
         top = hits[0]
         verdict = decide(intent, top.unit.text, retrieval.question)
         cited = [top] + [h for h in hits[1:self.coverage.max_citations]
                          if top.score - h.score <= self.coverage.cite_margin]
         return Answer(
-            answer=conclusion(verdict, intent, top.unit.text, retrieval.question),
+            answer=conclusion(verdict, intent, top.unit, retrieval.question),
             verdict=verdict,
             citations=[_citation(h) for h in cited],
             related=[_citation(h) for h in hits[len(cited):3]],

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+from indexer.parse import Unit, without_marker
 from indexer.tokenize import tokens
 from qa.intent import Intent
 from qa.retrieve import DUTY, PERMISSION, PROHIBITION
@@ -19,7 +20,7 @@ CLAUSE = re.compile(r"[^。；;!！?？\n]+[。；;!！?？]?")
 
 def key_clause(text: str, question: str, pattern: re.Pattern[str] | None = None) -> str:
     """The clause of the unit that best matches the question (and the wanted modality), verbatim."""
-    body = re.sub(r"^第[^条]{1,8}条", "", text)
+    body = without_marker(text)
     clauses = [c.strip() for c in CLAUSE.findall(body) if len(c.strip()) > 1]
     if not clauses:
         return text.strip()
@@ -58,8 +59,15 @@ def condition(text: str) -> str:
     return ""
 
 
-def conclusion(verdict: str, intent: Intent, text: str, question: str) -> str:
+def topic(unit: Unit) -> str:
+    """The headings that say whose rule or duty this is (客服部 职责, 客户开发主管岗位职责), verbatim."""
+    headings = [h for h in unit.path[1:][-2:] if len(h) <= 20]
+    return " ".join(without_marker(h).rstrip(":：―").strip() for h in headings)
+
+
+def conclusion(verdict: str, intent: Intent, unit: Unit | None, question: str) -> str:
     zh = intent.language == "zh"
+    text = unit.text if unit else ""
     if verdict == "not_covered":
         return "现有制度没有涉及这个问题，无法给出依据。" if zh else "The policies do not cover this question."
     if verdict == "prohibited":
@@ -70,6 +78,8 @@ def conclusion(verdict: str, intent: Intent, text: str, question: str) -> str:
     if verdict == "allowed":
         return "可以。" if zh else "Yes."
     clause = key_clause(text, question, DUTY if verdict == "required" else None)
+    where = topic(unit) if unit.kind != "article" else ""
+    lead = (f"（{where}）" if zh else f" ({where})") if where else ""
     if verdict == "required":
-        return f"必须：{clause}" if zh else f"Required: {clause}"
-    return f"依据规定：{clause}" if zh else f"Per the policy: {clause}"
+        return f"必须{lead}：{clause}" if zh else f"Required{lead}: {clause}"
+    return f"依据规定{lead}：{clause}" if zh else f"Per the policy{lead}: {clause}"

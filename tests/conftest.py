@@ -41,3 +41,16 @@ def assistant(settings, built):
     from qa.answer import Assistant
 
     return Assistant.open(settings, build_if_missing=False)
+
+
+@pytest.fixture(scope="module")
+def private_settings(built, settings, tmp_path_factory):
+    """A corpus and data dir of their own, for tests that rebuild the index: the shared index the
+    session's assistant reads stays untouched. The embedding cache is copied, so nothing is re-embedded."""
+    from dataclasses import replace
+
+    base = tmp_path_factory.mktemp("private")
+    shutil.copytree(settings.corpus_dir, base / "corpus")
+    (base / "data").mkdir()
+    shutil.copyfile(settings.cache_path, base / "data" / settings.cache_path.name)
+    return replace(settings, corpus_dir=base / "corpus", data_dir=base / "data")

@@ -24,7 +24,9 @@ def test_unchanged_corpus_is_not_rebuilt(built, settings):
     assert report.skipped and IndexStore(settings.index_dir).current_dir() == before
 
 
-def test_added_document_is_indexed_incrementally_and_can_be_removed(built, settings, tmp_path):
+def test_added_document_is_indexed_incrementally_and_can_be_removed(private_settings, tmp_path):
+    settings = private_settings
+    assert build_index(settings).embedded == 0  # a fresh data dir, but every unit is in the cache
     from indexer.build import add_document
 
     source = tmp_path / "gifts.md"
@@ -38,7 +40,9 @@ def test_added_document_is_indexed_incrementally_and_can_be_removed(built, setti
     assert "gifts:1." not in IndexStore(settings.index_dir).open().by_id
 
 
-def test_failed_build_leaves_previous_index_serving(built, settings, monkeypatch):
+def test_failed_build_leaves_previous_index_serving(private_settings, monkeypatch):
+    settings = private_settings
+    build_index(settings)
     store = IndexStore(settings.index_dir)
     before = store.current_dir()
     (settings.corpus_dir / "extra.txt").write_text("第一条 新增的规定内容，营销人员不得私下收取手续费。\n", encoding="utf-8")
@@ -57,7 +61,8 @@ def test_failed_build_leaves_previous_index_serving(built, settings, monkeypatch
     assert store.open().by_id["p1:第二十五条"]
 
 
-def test_bad_file_in_corpus_is_reported_and_the_rest_indexed(built, settings):
+def test_bad_file_in_corpus_is_reported_and_the_rest_indexed(private_settings):
+    settings = private_settings
     bad = settings.corpus_dir / "scan.pdf"
     bad.write_bytes(b"%PDF-1.4 not really")
     try:

@@ -124,3 +124,29 @@ def test_bad_files_get_a_clear_error_naming_the_file(name, data, reason):
     with pytest.raises(DocumentError) as err:
         read_bytes(data, name)
     assert name in str(err.value) and reason in str(err.value)
+
+
+def _pdf_with_text(lines: list[str]) -> bytes:
+    """A minimal one-page PDF (Helvetica, ASCII text): enough to exercise the PDF reader."""
+    content = "BT /F1 12 Tf 72 720 Td 14 TL " + " ".join(f"({line}) Tj T*" for line in lines) + " ET"
+    objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
+        f"<< /Length {len(content)} >>\nstream\n{content}\nendstream",
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out, offsets = "%PDF-1.4\n", []
+    for n, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{n} 0 obj\n{body}\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n" + "".join(f"{o:010d} 00000 n \n" for o in offsets)
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n"
+    return out.encode("latin-1")
+
+
+def test_pdf_text_is_read_and_parsed():
+    text = read_bytes(_pdf_with_text(["Gift policy", "1. Staff must not accept gifts.", "2. Report every offer."]), "gifts.pdf")
+    units = parse("gifts", "Gifts", text).units
+    assert [u.text for u in units] == ["1. Staff must not accept gifts.", "2. Report every offer."]
