@@ -1,6 +1,7 @@
 """Retrieval ablation: each signal alone, all fused, and fused without one signal, on both splits.
 
     python -m eval.ablation
+    POLICYQA_EMBEDDERS=e5,use,st POLICYQA_DATA=/tmp/ablation python -m eval.ablation   # with the st model
 
 Prints a Markdown table (top-1 / top-3 over in-scope questions) for docs/retrieval.md.
 """
@@ -11,13 +12,13 @@ from eval.runner import DEFAULT_SET, load_set
 from qa.answer import Assistant
 from qa.retrieve import Weights
 
-SIGNALS = ("e5", "use", "bm25", "bigram", "heading")
+LEXICAL = ("bm25", "bigram", "heading")
 
 
-def weights_with(only: set[str], intent: bool = True) -> dict:
+def weights_with(only: set[str], intent: bool = True, dense_default: float = 0.0) -> dict:
     base = Weights()
     out = {
-        "dense": {k: (v if k in only else 0.0) for k, v in base.dense.items()},
+        "dense": {k: (base.dense.get(k, dense_default) if k in only else 0.0) for k in set(base.dense) | only},
         "bm25": base.bm25 if "bm25" in only else 0.0,
         "bigram": base.bigram if "bigram" in only else 0.0,
         "heading": base.heading if "heading" in only else 0.0,
@@ -39,12 +40,15 @@ def score(retriever, rows: list[dict]) -> tuple[float, float]:
 
 def main() -> None:
     assistant = Assistant.open(config.get_settings())
+    signals = tuple(assistant.retriever.embedders) + LEXICAL
     rows = [r for r in load_set(DEFAULT_SET) if r["gold"]]
     splits = {s: [r for r in rows if r.get("split", "dev") == s] for s in ("dev", "heldout")}
-    configs = [(f"{s} alone", weights_with({s}, intent=False)) for s in SIGNALS]
-    configs += [("all fused, no intent/structure", weights_with(set(SIGNALS), intent=False))]
-    configs += [(f"all fused without {s}", weights_with(set(SIGNALS) - {s})) for s in SIGNALS]
-    configs += [("all fused (default)", weights_with(set(SIGNALS)))]
+    default = set(Weights().dense) & set(signals) | set(LEXICAL)
+    configs = [(f"{s} alone", weights_with({s}, intent=False, dense_default=1.0)) for s in signals]
+    configs += [("fused, no intent/structure boosts", weights_with(default, intent=False))]
+    configs += [(f"fused without {s}", weights_with(default - {s})) for s in signals if s in default]
+    configs += [(f"fused plus {s}", weights_with(default | {s}, dense_default=0.5)) for s in signals if s not in default]
+    configs += [("fused (default)", weights_with(default))]
     print("| retriever | dev top-1 | dev top-3 | held-out top-1 | held-out top-3 |")
     print("|---|---|---|---|---|")
     for name, changes in configs:

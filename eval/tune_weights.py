@@ -17,8 +17,9 @@ from qa.answer import Assistant
 GRID = {
     "use": (0.6, 1.0),
     "bm25": (0.3, 0.6),
-    "bigram": (0.4, 0.6, 0.8),
-    "heading": (0.3, 0.6),
+    "bigram": (0.6, 0.8),
+    "heading": (0.3,),
+    "rule_boost": (0.3, 0.8, 1.5),
 }
 
 
@@ -26,10 +27,10 @@ def main() -> None:
     assistant = Assistant.open(config.get_settings())
     dev = [r for r in load_set(DEFAULT_SET) if r["gold"] and r.get("split", "dev") == "dev"]
     results = []
-    for use, bm25, bigram, heading in itertools.product(*GRID.values()):
-        retriever = assistant.retriever.with_weights(
-            dense={"e5": 1.0, "use": use, "st": 0.5}, bm25=bm25, bigram=bigram, heading=heading)
-        results.append((score(retriever, dev), dict(use=use, bm25=bm25, bigram=bigram, heading=heading)))
+    for values in itertools.product(*GRID.values()):
+        chosen = dict(zip(GRID, values))
+        changes = {k: v for k, v in chosen.items() if k != "use"} | {"dense": {"e5": 1.0, "use": chosen["use"]}}
+        results.append((score(assistant.retriever.with_weights(**changes), dev), chosen))
     results.sort(key=lambda r: (-r[0][0], -r[0][1]))
     for (top1, top3), weights in results[:8]:
         print(f"top1 {top1:.3f} top3 {top3:.3f} {weights}")

@@ -30,10 +30,10 @@ class Coverage:
     `python -m eval.fit_coverage` (refit whenever retrieval weights change); see docs/retrieval.md.
     """
 
-    mean: tuple[float, ...] = (0.8953, 0.4175, 0.4587, 0.5768, 7.5663)
-    scale: tuple[float, ...] = (0.0198, 0.1216, 0.2736, 0.3009, 3.5028)
-    weights: tuple[float, ...] = (0.940, 0.339, 0.669, 0.647, 1.676)
-    bias: float = 2.092
+    mean: tuple[float, ...] = (0.8948, 0.4176, 0.4588, 0.5723, 7.6766)
+    scale: tuple[float, ...] = (0.0194, 0.1186, 0.2673, 0.2919, 3.3782)
+    weights: tuple[float, ...] = (0.692, 0.257, 0.787, 0.735, 1.364)
+    bias: float = 1.967
     threshold: float = 0.35
     # how close to the top a second unit must score to be cited beside it
     cite_margin: float = 0.35
