@@ -43,7 +43,7 @@ QUESTION_WORDS = set(
 class Weights:
     """Chosen on the dev split (docs/retrieval.md has the ablation)."""
 
-    dense: dict[str, float] = field(default_factory=lambda: {"e5": 1.0, "use": 1.0, "st": 0.5})
+    dense: dict[str, float] = field(default_factory=lambda: {"e5": 1.0, "use": 1.0})
     bm25: float = 0.3  # jieba words
     bigram: float = 0.6  # Chinese character bigrams: catches 改 ~ 修改, 摸底会, partial terms
     heading: float = 0.3  # the unit's heading path: 呼叫中心主管岗位职责
