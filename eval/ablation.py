@@ -24,7 +24,7 @@ def weights_with(only: set[str], intent: bool = True, dense_default: float = 0.0
         "heading": base.heading if "heading" in only else 0.0,
     }
     if not intent:
-        out |= {"rule_boost": 0.0, "prohibition_boost": 0.0, "duty_boost": 0.0, "stub_penalty": 0.0}
+        out |= {"rule_boost": 0.0, "duty_boost": 0.0, "stub_penalty": 0.0}
     return out
 
 

@@ -1,4 +1,4 @@
-"""Fit the coverage model (qa.answer.Coverage) on the dev split and report both splits.
+"""Fit the coverage model (qa.coverage.Coverage) on the dev split and report both splits.
 
     python -m eval.fit_coverage
 
@@ -13,6 +13,7 @@ import numpy as np
 import config
 from eval.runner import DEFAULT_SET, load_set
 from qa.answer import Assistant
+from qa.coverage import features
 
 OOS_WEIGHT = 2.0
 
@@ -20,11 +21,12 @@ OOS_WEIGHT = 2.0
 def main() -> None:
     assistant = Assistant.open(config.get_settings())
     rows = load_set(DEFAULT_SET)
-    features = np.array([assistant.retriever.coverage_features(assistant.retriever.retrieve(r["question"], k=3)) for r in rows])
+    retriever = assistant.retriever
+    values = np.array([features(retriever, retriever.retrieve(r["question"], k=3)) for r in rows])
     y = np.array([1.0 if r["gold"] else 0.0 for r in rows])
     dev = np.array([r.get("split", "dev") == "dev" for r in rows])
-    mean, scale = features[dev].mean(0), features[dev].std(0)
-    z = np.c_[(features - mean) / scale, np.ones(len(rows))]
+    mean, scale = values[dev].mean(0), values[dev].std(0)
+    z = np.c_[(values - mean) / scale, np.ones(len(rows))]
     w = np.zeros(z.shape[1])
     sample_weight = np.where(y == 1, 1.0, OOS_WEIGHT)
     for _ in range(5000):

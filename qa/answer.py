@@ -5,46 +5,23 @@ No language model is needed: everything in the answer comes from the retrieved u
 """
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import asdict, dataclass, field
 
 from config import Settings
 from indexer.embed import Embedder, make_embedder
 from indexer.store import Index, IndexMissing, IndexStore
+from qa.coverage import Coverage
 from qa.retrieve import Hit, Retrieval, Retriever, Weights
 from qa.verdict import conclusion, decide
 
 
+MAX_CITATIONS = 3
+CITE_MARGIN = 0.35  # a second unit scoring this close to the top one is cited beside it
+
+
 class QuestionError(ValueError):
     """The question cannot be answered as asked (empty, too long)."""
-
-
-@dataclass(frozen=True)
-class Coverage:
-    """Is the question covered by the policies at all? A small logistic model over retrieval features.
-
-    Features (Retriever.coverage_features): best e5 and USE similarity, best character-bigram BM25
-    score (capped), the idf-weighted share of the question's terms that the top units account for, and
-    the top unit's fused score. Fitted on the dev split of eval/gold.jsonl by
-    `python -m eval.fit_coverage` (refit whenever retrieval weights change); see docs/retrieval.md.
-    """
-
-    mean: tuple[float, ...] = (0.8948, 0.4176, 0.4588, 0.5723, 7.6766)
-    scale: tuple[float, ...] = (0.0194, 0.1186, 0.2673, 0.2919, 3.3782)
-    weights: tuple[float, ...] = (0.692, 0.257, 0.787, 0.735, 1.364)
-    bias: float = 1.967
-    threshold: float = 0.35
-    # how close to the top a second unit must score to be cited beside it
-    cite_margin: float = 0.35
-    max_citations: int = 3
-
-    def probability(self, features: list[float]) -> float:
-        z = self.bias + sum(w * (x - m) / s for w, x, m, s in zip(self.weights, features, self.mean, self.scale))
-        return 1.0 / (1.0 + math.exp(-z))
-
-    def covered(self, features: list[float]) -> bool:
-        return self.probability(features) >= self.threshold
 
 
 @dataclass
@@ -132,7 +109,7 @@ class Assistant:
     def ask(self, question: str) -> Answer:
         started = time.perf_counter()
         q = self.check(question)
-        retrieval = self.retriever.retrieve(q, k=max(self.settings.top_k, self.coverage.max_citations))
+        retrieval = self.retriever.retrieve(q, k=max(self.settings.top_k, MAX_CITATIONS))
         answer = self.compose(retrieval)
         answer.latency_ms = round((time.perf_counter() - started) * 1000, 1)
         return answer
@@ -141,13 +118,12 @@ class Assistant:
         intent = retrieval.intent
         hits = retrieval.hits
         base = dict(question=retrieval.question, language=intent.language, intent=intent.kind)
-        if not hits or not self.coverage.covered(self.retriever.coverage_features(retrieval)):
+        if not self.coverage.covered(self.retriever, retrieval):
             text = conclusion("not_covered", intent, None, retrieval.question)
             return Answer(answer=text, verdict="not_covered", related=[_citation(h) for h in hits[:3]], **base)
         top = hits[0]
         verdict = decide(intent, top.unit.text, retrieval.question)
-        cited = [top] + [h for h in hits[1:self.coverage.max_citations]
-                         if top.score - h.score <= self.coverage.cite_margin]
+        cited = [top] + [h for h in hits[1:MAX_CITATIONS] if top.score - h.score <= CITE_MARGIN]
         return Answer(
             answer=conclusion(verdict, intent, top.unit, retrieval.question),
             verdict=verdict,

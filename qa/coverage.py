@@ -1,0 +1,82 @@
+"""Do the policies address this question at all? If not, the answer is `not_covered` and cites nothing.
+
+A small logistic model over retrieval features, fitted on the dev split of the gold set
+(`python -m eval.fit_coverage`; refit whenever retrieval changes, since it reads the fused score).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from indexer.bridge import english_terms
+from indexer.tokenize import lexicon, tokens
+from qa.intent import language_of
+from qa.retrieve import Hit, Retrieval, Retriever, bigrams
+
+# How a question is asked, not what it is about: left out when judging what the top units explain.
+QUESTION_WORDS = set(
+    "怎么办 为什么 什么 哪里 哪儿 哪个 哪些 怎么 怎样 如何 多少 多久 几 几个 几天 几年 这样 那样 这个 那个 行 能 能否 "
+    "可以 要 需要 应该 说 一下 一点 那天 时候 有 没有 是 不 没 我们 自己 你们 他们 别人 会 就 去 来 做 搞 弄 给 让 "
+    "想 请问 一般 具体 主要 必须 应当 允许".split()
+)
+
+
+def _alternatives(retriever: Retriever, term: str, language: str) -> set[str]:
+    """Corpus words that may stand for a question term (lexicon synonyms; for English, the bridge)."""
+    out: set[str] = set()
+    for phrase, words in lexicon().get("synonyms", {}).items():
+        if phrase.isascii() == (language == "en") and (term in english_terms(phrase) if language == "en" else phrase in term):
+            out.update(words)
+    if language == "en":
+        out.update(w for w, _ in retriever.bridge.get(term, [])[:3])
+    return out
+
+
+def explained(retriever: Retriever, question: str, hits: list[Hit]) -> float:
+    """Share of the question's information (idf-weighted terms) that the top units account for."""
+    n = len(retriever.index.units)
+
+    def idf(word: str) -> float:
+        return math.log((n + 1) / (retriever.frequency.get(word, 0) + 1))
+
+    language = language_of(question)
+    unit_tokens = {t for h in hits for t in tokens(" ".join(h.unit.context(1) + [h.unit.text]))}
+    unit_pairs = {b for h in hits for b in bigrams(h.unit.text)}
+    terms = english_terms(question) if language == "en" else [
+        t for t in tokens(question) if not t.isdigit() and t not in QUESTION_WORDS]
+    total = found = 0.0
+    for term in terms:
+        alternatives = _alternatives(retriever, term, language)
+        weight = max((idf(w) for w in (alternatives if language == "en" else {term})), default=idf(""))
+        hit = term in unit_tokens or bool(alternatives & unit_tokens) or (
+            language == "zh" and len(term) >= 2 and any(b in unit_pairs for b in bigrams(term)))
+        total += weight
+        found += weight * hit
+    return found / total if total else 0.0
+
+
+def features(retriever: Retriever, retrieval: Retrieval) -> list[float]:
+    """Best e5 and USE similarity, best character-bigram BM25 (capped), the share of the question
+    the top three units explain, and the top unit's fused score."""
+    raw = retrieval.raw
+    share = explained(retriever, retrieval.question, retrieval.hits[:3])
+    return [raw.get("e5", 0.0), raw.get("use", 0.0), min(raw.get("bigram", 0.0), 40.0) / 40.0, share,
+            retrieval.hits[0].score]
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """The fitted model (values printed by eval/fit_coverage.py) and the decision threshold."""
+
+    mean: tuple[float, ...] = (0.8948, 0.4181, 0.4588, 0.5614, 7.5833)
+    scale: tuple[float, ...] = (0.0194, 0.1182, 0.2673, 0.2915, 3.5059)
+    weights: tuple[float, ...] = (0.648, 0.320, 0.682, 0.799, 1.369)
+    bias: float = 1.954
+    threshold: float = 0.35
+
+    def probability(self, values: list[float]) -> float:
+        z = self.bias + sum(w * (x - m) / s for w, x, m, s in zip(self.weights, values, self.mean, self.scale))
+        return 1.0 / (1.0 + math.exp(-z))
+
+    def covered(self, retriever: Retriever, retrieval: Retrieval) -> bool:
+        return bool(retrieval.hits) and self.probability(features(retriever, retrieval)) >= self.threshold
