@@ -48,20 +48,30 @@ class Index:
         self.by_id = {u.id: u for u in self.units}
         self.position = {u.id: i for i, u in enumerate(self.units)}
         self._collections: dict[str, object] = {}
+        self._vectors: dict[str, np.ndarray] = {}
 
     def collection(self, embedder: str):
         if embedder not in self._collections:
             self._collections[embedder] = _client(self.build_dir / "chroma").get_collection(COLLECTION_PREFIX + embedder)
         return self._collections[embedder]
 
+    def vectors(self, embedder: str) -> np.ndarray:
+        """All unit vectors of one embedder, in unit order, read once from the Chroma collection."""
+        if embedder not in self._vectors:
+            stored = self.collection(embedder).get(include=["embeddings"])
+            row = {uid: i for i, uid in enumerate(stored["ids"])}
+            self._vectors[embedder] = np.asarray([stored["embeddings"][row[u.id]] for u in self.units], dtype=np.float32)
+        return self._vectors[embedder]
+
     def dense_search(self, embedder: str, query_vector: np.ndarray, n: int) -> dict[str, float]:
-        """Cosine similarity of the n nearest units, by unit id."""
-        result = self.collection(embedder).query(
-            query_embeddings=[np.asarray(query_vector, dtype=np.float32)],
-            n_results=min(n, len(self.units)),
-            include=["distances"],
-        )
-        return {uid: 1.0 - float(d) for uid, d in zip(result["ids"][0], result["distances"][0])}
+        """Cosine similarity of the n nearest units, by unit id.
+
+        An exact scan of the stored vectors rather than Chroma's approximate HNSW query: at this size
+        (hundreds to a few thousand units) it takes well under a millisecond, and HNSW returned slightly
+        different neighbours from one process to the next, so the same question could get two answers."""
+        scores = self.vectors(embedder) @ np.asarray(query_vector, dtype=np.float32)
+        top = np.argsort(-scores, kind="stable")[:n]
+        return {self.units[i].id: float(scores[i]) for i in top}
 
 
 class IndexStore:

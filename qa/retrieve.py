@@ -127,7 +127,7 @@ class Retriever:
         for name, (bm25, tokenize) in self._lexical.items():
             if getattr(w, name) > 0:
                 scores = bm25.get_scores(tokenize(text))
-                top = np.argsort(-scores)[: w.candidates]
+                top = np.argsort(-scores, kind="stable")[: w.candidates]
                 out[name] = {self.index.units[i].id: float(scores[i]) for i in top if scores[i] > 0}
         return out
 
@@ -150,7 +150,8 @@ class Retriever:
             bonus = self._intent_bonus(intent, self.index.by_id[uid])
             fused[uid] += bonus
             parts[uid]["intent"] = round(bonus, 3)
-        ranked = sorted(fused.items(), key=lambda kv: -kv[1])[:k]
+        # ties (the same duty text under eight departments) go to the earlier unit, so runs repeat
+        ranked = sorted(fused.items(), key=lambda kv: (-kv[1], self.index.position[kv[0]]))[:k]
         hits = [Hit(self.index.by_id[uid], score, parts[uid]) for uid, score in ranked]
         best = {name: max(scores.values()) if scores else 0.0 for name, scores in raw.items()}
         return Retrieval(question, intent, hits, best)
