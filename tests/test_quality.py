@@ -28,9 +28,9 @@ def test_gold_set_figures_do_not_regress(assistant):
     rows = load_set(DEFAULT_SET)
     report, _ = run(assistant, rows)
     dev, overall = report["split:dev"], report["all"]
-    # Measured 2026-11-27 (docs/retrieval.md): dev top-1 0.90, top-3 0.97, verdict 0.92;
-    # all questions: out-of-scope refusal 0.80, false refusal 0.03. A change that drops below these
-    # guards made answers worse.
-    assert dev["top1"] >= 0.88 and dev["top3"] >= 0.95
-    assert overall["verdict"] >= 0.88
-    assert overall["oos_refusal"] >= 0.75 and overall["false_refusal"] <= 0.06
+    # Measured 2026-11-27 (docs/retrieval.md), deterministic from run to run: dev top-1 0.912,
+    # top-3 0.978; all questions: verdict 0.895, out-of-scope refused 0.827, in-scope refused 0.055.
+    # A change that drops below these guards made answers worse.
+    assert dev["top1"] >= 0.89 and dev["top3"] >= 0.96
+    assert overall["verdict"] >= 0.87
+    assert overall["oos_refusal"] >= 0.80 and overall["false_refusal"] <= 0.07
