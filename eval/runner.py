@@ -27,7 +27,7 @@ def load_set(path: Path) -> list[dict]:
             try:
                 rows.append(json.loads(line))
             except json.JSONDecodeError as exc:
-                raise SystemExit(f"{path}:{n}: not valid JSON ({exc})")
+                raise SystemExit(f"{path}:{n}: not valid JSON ({exc})") from exc
     return rows
 
 

@@ -113,17 +113,10 @@ def build_index(settings: Settings, force: bool = False, progress: bool = False)
     try:
         for name in settings.embedders:
             embedder = make_embedder(name, settings.threads, settings.st_model_path)
-            counted = []
-
-            def tick(n: int) -> None:
-                counted.append(n)
-                if bar:
-                    bar.update(n)
-
-            vectors[name] = cache.passages(embedder, passages, progress=tick)
-            report.embedded += sum(counted)
+            vectors[name], embedded = cache.passages(embedder, passages, progress=bar.update if bar else None)
+            report.embedded += embedded
             if bar:
-                bar.update(len(passages) - sum(counted))
+                bar.update(len(passages) - embedded)  # the cached ones
     finally:
         if bar:
             bar.close()

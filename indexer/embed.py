@@ -104,7 +104,8 @@ class EmbeddingCache:
         self._db.execute("CREATE TABLE IF NOT EXISTS vectors (model TEXT, sha TEXT, vec BLOB, PRIMARY KEY (model, sha))")
         self._lock = threading.Lock()
 
-    def passages(self, embedder: Embedder, texts: list[str], progress=None) -> np.ndarray:
+    def passages(self, embedder: Embedder, texts: list[str], progress=None) -> tuple[np.ndarray, int]:
+        """Vectors for the texts, in order, and how many had to be embedded (the rest were cached)."""
         keys = [hashlib.sha256(t.encode("utf-8")).hexdigest() for t in texts]
         found: dict[str, np.ndarray] = {}
         with self._lock:
@@ -129,7 +130,8 @@ class EmbeddingCache:
             found.update((k, v.astype(np.float32)) for (k, _), v in zip(part, vectors))
             if progress:
                 progress(len(part))
-        return np.stack([found[k] for k in keys]) if keys else np.zeros((0, 1), dtype=np.float32)
+        matrix = np.stack([found[k] for k in keys]) if keys else np.zeros((0, 1), dtype=np.float32)
+        return matrix, len(missing)
 
     def close(self) -> None:
         self._db.close()
