@@ -14,6 +14,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from config import get_settings
+from qa.verdict import VERDICTS
 
 DEFAULT_SET = Path(__file__).resolve().parent / "gold.jsonl"
 FLOORS = {"top1": 0.90, "top3": 0.97, "verdict": 0.90, "oos_refusal": 0.90}
@@ -25,9 +26,12 @@ def load_set(path: Path) -> list[dict]:
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if line.strip():
             try:
-                rows.append(json.loads(line))
+                row = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise SystemExit(f"{path}:{n}: not valid JSON ({exc})") from exc
+            if row.get("verdict") not in VERDICTS:
+                raise SystemExit(f"{path}:{n}: verdict must be one of {', '.join(VERDICTS)}")
+            rows.append(row)
     return rows
 
 

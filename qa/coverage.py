@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass
 
 from indexer.bridge import english_terms
-from indexer.tokenize import lexicon, tokens
-from qa.intent import language_of
+from indexer.tokenize import tokens
+from qa.intent import chinese_phrases, english_phrases, language_of
 from qa.retrieve import Hit, Retrieval, Retriever, bigrams
 
 # How a question is asked, not what it is about: left out when judging what the top units explain.
@@ -39,11 +39,15 @@ def answers_quantity(question: str, intent_kind: str, unit_text: str) -> bool:
 def _alternatives(retriever: Retriever, term: str, language: str) -> set[str]:
     """Corpus words that may stand for a question term (lexicon synonyms; for English, the bridge)."""
     out: set[str] = set()
-    for phrase, words in lexicon().get("synonyms", {}).items():
-        if phrase.isascii() == (language == "en") and (term in english_terms(phrase) if language == "en" else phrase in term):
-            out.update(words)
     if language == "en":
+        for stems, words in english_phrases():
+            if term in stems:
+                out.update(words)
         out.update(w for w, _ in retriever.bridge.get(term, [])[:3])
+    else:
+        for phrase, words in chinese_phrases():
+            if phrase in term:
+                out.update(words)
     return out
 
 

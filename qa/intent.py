@@ -1,6 +1,7 @@
 """What kind of question is this, and in which language? Rules, no model: they must be auditable."""
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -70,6 +71,19 @@ def _stems(text: str) -> list[str]:
     return [stem(w) for w in re.findall(r"[a-z]+", text.lower())]
 
 
+@functools.cache
+def english_phrases() -> list[tuple[tuple[str, ...], list[str]]]:
+    """The lexicon's English phrases as word-stem sequences with their corpus words, longest first."""
+    synonyms = lexicon().get("synonyms", {})
+    phrases = [(tuple(_stems(p)), words) for p, words in synonyms.items() if p.isascii() and _stems(p)]
+    return sorted(phrases, key=lambda item: -len(item[0]))
+
+
+@functools.cache
+def chinese_phrases() -> list[tuple[str, list[str]]]:
+    return [(p, words) for p, words in lexicon().get("synonyms", {}).items() if not p.isascii()]
+
+
 def _at_word_boundaries(text: str, phrase: str, bounds: set[int]) -> bool:
     """Does the phrase occur as whole words? (编外人员 holds 外人 but not as a word.)"""
     start = text.find(phrase)
@@ -91,15 +105,14 @@ def expand(question: str) -> tuple[list[str], set[str]]:
     words = _stems(q)
     used = [False] * len(words)
     extra: list[str] = []
-    synonyms = lexicon().get("synonyms", {})
-    for phrase in sorted((p for p in synonyms if p.isascii()), key=lambda p: -len(_stems(p))):
-        target = _stems(phrase)
-        for start in range(len(words) - len(target) + 1):
-            if target and words[start:start + len(target)] == target and not any(used[start:start + len(target)]):
-                used[start:start + len(target)] = [True] * len(target)
-                extra += [w for w in synonyms[phrase] if w not in extra]
+    for target, corpus_words in english_phrases():
+        n = len(target)
+        for start in range(len(words) - n + 1):
+            if tuple(words[start:start + n]) == target and not any(used[start:start + n]):
+                used[start:start + n] = [True] * n
+                extra += [w for w in corpus_words if w not in extra]
     bounds = word_boundaries(q)
-    for phrase, corpus_words in synonyms.items():
-        if not phrase.isascii() and _at_word_boundaries(q, phrase, bounds):
+    for phrase, corpus_words in chinese_phrases():
+        if _at_word_boundaries(q, phrase, bounds):
             extra += [w for w in corpus_words if w not in extra]
     return extra, {w for w, u in zip(words, used) if u}
