@@ -61,7 +61,7 @@ def condition(text: str) -> str:
 
 def topic(unit: Unit) -> str:
     """The headings that say whose rule or duty this is (客服部 职责, 客户开发主管岗位职责), verbatim."""
-    headings = [h for h in unit.path[1:][-2:] if len(h) <= 20]
+    headings = [h for h in unit.context() if h != unit.path[0]]  # the document's own title says nothing
     return " ".join(without_marker(h).rstrip(":：―").strip() for h in headings)
 
 
