@@ -3,15 +3,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
+from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from config import Settings
 from indexer.embed import EmbeddingCache, make_embedder
 from indexer.loaders import SUPPORTED, DocumentError, read_document
-from indexer.parse import Unit, parse
+from indexer.parse import ParseResult, Unit, parse
 from indexer.store import IndexStore
 from indexer.tokenize import tokens
 
@@ -88,8 +91,13 @@ def fingerprint(docs: list[Document], settings: Settings) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 
-def build_index(settings: Settings, force: bool = False, progress: bool = False) -> BuildReport:
-    """Build or refresh the index; unchanged corpora are a no-op, unchanged units are not re-embedded."""
+Progress = Callable[[int, int], None]  # (passages done, passages in all)
+
+
+def build_index(settings: Settings, force: bool = False, progress: bool | Progress = False) -> BuildReport:
+    """Build or refresh the index; unchanged corpora are a no-op, unchanged units are not re-embedded.
+
+    ``progress`` is True for a terminal progress bar, or a function the web app uses for its own."""
     docs = load_manifest(settings.corpus_dir)
     units, report = read_units(settings.corpus_dir, docs)
     store = IndexStore(settings.index_dir, settings.keep_builds)
@@ -105,18 +113,28 @@ def build_index(settings: Settings, force: bool = False, progress: bool = False)
     cache = EmbeddingCache(settings.cache_path)
     passages = [unit_passage(u) for u in units]
     vectors = {}
+    total = len(passages) * len(settings.embedders)
+    done = 0
     bar = None
-    if progress:
+    if progress is True:
         from tqdm import tqdm
 
-        bar = tqdm(total=len(passages) * len(settings.embedders), desc="embedding", unit="unit")
+        bar = tqdm(total=total, desc="embedding", unit="unit")
+
+    def advance(n: int) -> None:
+        nonlocal done
+        done += n
+        if bar:
+            bar.update(n)
+        elif callable(progress):
+            progress(done, total)
+
     try:
         for name in settings.embedders:
             embedder = make_embedder(name, settings.threads, settings.st_model_path)
-            vectors[name], embedded = cache.passages(embedder, passages, progress=bar.update if bar else None)
+            vectors[name], embedded = cache.passages(embedder, passages, progress=advance)
             report.embedded += embedded
-            if bar:
-                bar.update(len(passages) - embedded)  # the cached ones
+            advance(len(passages) - embedded)  # the cached ones
     finally:
         if bar:
             bar.close()
@@ -134,15 +152,73 @@ def build_index(settings: Settings, force: bool = False, progress: bool = False)
     return report
 
 
-def add_document(settings: Settings, source: Path, doc_id: str | None = None, title: str | None = None) -> Document:
-    """Check that a new policy file parses into units, then copy it into the corpus (not yet indexed)."""
+def check_document(settings: Settings, source: Path, doc_id: str | None = None,
+                   title: str | None = None) -> tuple[Document, ParseResult]:
+    """Read and parse a new policy file without touching the corpus: what the user confirms before adding."""
     text = read_document(source)
     doc = Document(id=doc_id or slug(source.stem), title=title or source.stem, file=source.name, source=source.name)
-    if not parse(doc.id, doc.title, text).units:
+    result = parse(doc.id, doc.title, text)
+    if not result.units:
         raise DocumentError(f"{source.name}: no citable text found")
-    existing = {d.id for d in load_manifest(settings.corpus_dir)}
-    if doc.id in existing and not (settings.corpus_dir / source.name).exists():
-        raise DocumentError(f"{source.name}: a document with id '{doc.id}' already exists")
+    taken = {d.id: d.file for d in load_manifest(settings.corpus_dir)}
+    if doc.id in taken and taken[doc.id] != source.name:
+        raise DocumentError(f"{source.name}: a document with id '{doc.id}' already exists ({taken[doc.id]})")
+    return doc, result
+
+
+def add_document(settings: Settings, source: Path, doc_id: str | None = None, title: str | None = None,
+                 progress: bool | Progress = False) -> tuple[Document, BuildReport]:
+    """Copy a checked policy file into the corpus and rebuild. If anything fails, the corpus is put
+    back as it was, so the file is either indexed or not there at all."""
+    doc, _ = check_document(settings, source, doc_id, title)
     settings.corpus_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(source, settings.corpus_dir / source.name)
-    return doc
+    target = settings.corpus_dir / source.name
+    manifest = settings.corpus_dir / "manifest.json"
+    with _restorable(target, manifest):
+        shutil.copyfile(source, target)
+        _write_manifest(settings.corpus_dir, [d for d in load_manifest(settings.corpus_dir) if d.file != doc.file] + [doc])
+        report = build_index(settings, progress=progress)
+        if any(e.startswith(source.name) for e in report.errors):
+            raise DocumentError(next(e for e in report.errors if e.startswith(source.name)))
+    return doc, report
+
+
+def remove_document(settings: Settings, doc_id: str, progress: bool | Progress = False) -> BuildReport:
+    """Take a document out of the corpus (file and manifest entry) and rebuild without its units."""
+    docs = load_manifest(settings.corpus_dir)
+    doc = next((d for d in docs if d.id == doc_id), None)
+    if doc is None:
+        raise DocumentError(f"no document with id '{doc_id}'")
+    if len(docs) == 1:
+        raise DocumentError("the last document cannot be removed: the index would be empty")
+    target = settings.corpus_dir / doc.file
+    manifest = settings.corpus_dir / "manifest.json"
+    with _restorable(target, manifest):
+        _write_manifest(settings.corpus_dir, [d for d in docs if d.id != doc_id])
+        target.unlink(missing_ok=True)
+        return build_index(settings, progress=progress)
+
+
+def _write_manifest(corpus_dir: Path, docs: list[Document]) -> None:
+    fields = ("id", "title", "file", "source")
+    rows = [{k: getattr(d, k) for k in fields} | ({"version": d.version} if d.version else {}) for d in docs]
+    path = corpus_dir / "manifest.json"
+    old = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(old | {"documents": rows}, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+@contextmanager
+def _restorable(*paths: Path):
+    """Keep copies of these files; on any error put them back (or remove them if they were new)."""
+    saved = {p: p.read_bytes() if p.exists() else None for p in paths}
+    try:
+        yield
+    except BaseException:
+        for path, data in saved.items():
+            if data is None:
+                path.unlink(missing_ok=True)
+            else:
+                path.write_bytes(data)
+        raise

@@ -6,17 +6,27 @@ No language model is needed: everything in the answer comes from the retrieved u
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from config import Settings
 from indexer.embed import Embedder, make_embedder
 from indexer.store import Index, IndexMissing, IndexStore
 from qa.coverage import Coverage
-from qa.retrieve import Hit, Retrieval, Retriever, Weights
-from qa.verdict import conclusion, decide
-
+from qa.followup import core, is_followup, own_topic, standalone
+from qa.intent import classify, language_of
+from qa.retrieve import (
+    DUTY,
+    PERMISSION,
+    PROHIBITION,
+    Hit,
+    Retrieval,
+    Retriever,
+    Weights,
+)
+from qa.verdict import conclusion, decide, exception, key_clause
 
 MAX_CITATIONS = 3
+RULE_PATTERN = {"prohibited": PROHIBITION, "allowed": PERMISSION, "required": DUTY, "info": None}
 CITE_MARGIN = 0.35  # a second unit scoring this close to the top one is cited beside it
 
 
@@ -30,9 +40,10 @@ class Citation:
     doc_id: str
     doc_title: str
     label: str
-    path: str
+    heading_path: str  # "营销人员合规营销规定 > 第三部分… > 第二节业务要求"
     text: str
     score: float
+    quote: str = ""  # the clause the answer rests on, verbatim from text (highlighted in the UI)
 
 
 @dataclass
@@ -45,6 +56,8 @@ class Answer:
     citations: list[Citation] = field(default_factory=list)
     related: list[Citation] = field(default_factory=list)
     latency_ms: float = 0.0
+    resolved: str = ""  # the question as understood: a follow-up joined to the turn before it
+    id: str = ""  # set when the answer is recorded in the audit trail
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -55,7 +68,7 @@ class Answer:
         if self.citations:
             lines.append("依据 / Citations:" if self.language == "zh" else "Citations:")
             for c in self.citations:
-                path = " > ".join(p if len(p) <= 30 else p[:20] + "…" for p in c.path.split(" > "))
+                path = " > ".join(p if len(p) <= 30 else p[:20] + "…" for p in c.heading_path.split(" > "))
                 lines += [f"  [{c.doc_title} · {c.label}]  {path}", *("    " + t for t in c.text.splitlines()), ""]
         if self.related:
             lines.append("相关条文（仅供参考，非依据）:" if self.language == "zh" else "Related (for reference only, not a basis):")
@@ -63,9 +76,10 @@ class Answer:
         return "\n".join(lines).rstrip() + "\n"
 
 
-def _citation(hit: Hit) -> Citation:
+def _citation(hit: Hit, question: str = "", verdict: str = "") -> Citation:
     u = hit.unit
-    return Citation(u.id, u.doc_id, u.doc_title, u.label, " > ".join(u.path), u.text, round(hit.score, 4))
+    quote = key_clause(u.text, question, RULE_PATTERN.get(verdict)) if verdict else ""
+    return Citation(u.id, u.doc_id, u.doc_title, u.label, " > ".join(u.path), u.text, round(hit.score, 4), quote)
 
 
 class Assistant:
@@ -76,7 +90,7 @@ class Assistant:
         self.coverage = coverage or Coverage()
 
     @classmethod
-    def open(cls, settings: Settings, build_if_missing: bool = True) -> "Assistant":
+    def open(cls, settings: Settings, build_if_missing: bool = True) -> Assistant:
         store = IndexStore(settings.index_dir, settings.keep_builds)
         try:
             index = store.open()
@@ -106,15 +120,33 @@ class Assistant:
             )
         return q
 
-    def ask(self, question: str) -> Answer:
+    def ask(self, question: str, previous: str | None = None) -> Answer:
+        """Answer one question. ``previous`` is the last turn's ``resolved`` question, so that a
+        follow-up ("那如果经过公司批准呢？") is read in its light."""
         started = time.perf_counter()
         q = self.check(question)
-        retrieval = self.retriever.retrieve(q, k=max(self.settings.top_k, MAX_CITATIONS))
-        answer = self.compose(retrieval)
+        k = max(self.settings.top_k, MAX_CITATIONS)
+        if previous and is_followup(q):
+            retrieval, resolved = self._followup(q, previous, k), standalone(q, previous)
+        else:
+            retrieval, resolved = self.retriever.retrieve(q, k=k), q
+        answer = self.compose(retrieval, followup=q if resolved != q else None)
+        answer.question, answer.resolved = q, resolved[-2 * self.settings.max_question_chars:]
         answer.latency_ms = round((time.perf_counter() - started) * 1000, 1)
         return answer
 
-    def compose(self, retrieval: Retrieval) -> Answer:
+    def _followup(self, question: str, previous: str, k: int) -> Retrieval:
+        """A follow-up with a subject of its own is retrieved alone if the policies cover it; otherwise
+        (and always for a condition such as approval) together with the previous question. The
+        question kind comes from the conversation, the language from the follow-up."""
+        intent = replace(classify(standalone(question, previous)), language=language_of(question))
+        if own_topic(question):
+            alone = self.retriever.retrieve(core(question), k=k, intent=intent)
+            if self.coverage.covered(self.retriever, alone):
+                return alone
+        return self.retriever.retrieve(standalone(question, previous), k=k, intent=intent)
+
+    def compose(self, retrieval: Retrieval, followup: str | None = None) -> Answer:
         intent = retrieval.intent
         hits = retrieval.hits
         base = dict(question=retrieval.question, language=intent.language, intent=intent.kind)
@@ -122,12 +154,15 @@ class Assistant:
             text = conclusion("not_covered", intent, None, retrieval.question)
             return Answer(answer=text, verdict="not_covered", related=[_citation(h) for h in hits[:3]], **base)
         top = hits[0]
-        verdict = decide(intent, top.unit.text, retrieval.question)
+        verdict = rule = decide(intent, top.unit.text, retrieval.question)
+        text = conclusion(verdict, intent, top.unit, retrieval.question)
+        if followup and (special := exception(verdict, intent, top.unit, retrieval.question, followup)):
+            verdict, text = special
         cited = [top] + [h for h in hits[1:MAX_CITATIONS] if top.score - h.score <= CITE_MARGIN]
         return Answer(
-            answer=conclusion(verdict, intent, top.unit, retrieval.question),
+            answer=text,
             verdict=verdict,
-            citations=[_citation(h) for h in cited],
+            citations=[_citation(h, retrieval.question, rule) for h in cited],
             related=[_citation(h) for h in hits[len(cited):3]],
             **base,
         )

@@ -131,8 +131,9 @@ class Retriever:
                 out[name] = {self.index.units[i].id: float(scores[i]) for i in top if scores[i] > 0}
         return out
 
-    def retrieve(self, question: str, k: int = 5) -> Retrieval:
-        intent = classify(question)
+    def retrieve(self, question: str, k: int = 5, intent: Intent | None = None) -> Retrieval:
+        """``intent`` overrides the one read from the question (a follow-up takes it from the conversation)."""
+        intent = intent or classify(question)
         w = self.weights
         raw = self.signals(question)
         candidates = {uid for scores in raw.values() for uid in scores}

@@ -9,6 +9,7 @@ import re
 
 from indexer.parse import Unit, without_marker
 from indexer.tokenize import tokens
+from qa.followup import asks_amount, asks_approval
 from qa.intent import Intent
 from qa.retrieve import DUTY, PERMISSION, PROHIBITION
 
@@ -83,3 +84,23 @@ def conclusion(verdict: str, intent: Intent, unit: Unit | None, question: str) -
     if verdict == "required":
         return f"必须{lead}：{clause}" if zh else f"Required{lead}: {clause}"
     return f"依据规定{lead}：{clause}" if zh else f"Per the policy{lead}: {clause}"
+
+
+AMOUNT_IN_TEXT = re.compile(r"\d|[一二三四五六七八九十百千万两]+(?:元|块|个|次|%|倍)|百分")
+
+
+def exception(verdict: str, intent: Intent, unit: Unit, question: str, followup: str) -> tuple[str, str] | None:
+    """A follow-up asking for an exception to a prohibition ("那如果经过公司批准呢？", "What about gifts
+    under 100 yuan?") gets what the article itself says about exceptions, and nothing more."""
+    if verdict != "prohibited":
+        return None
+    zh = intent.language == "zh"
+    cond = condition(key_clause(unit.text, question, PROHIBITION))
+    if asks_approval(followup):
+        if cond:
+            return "allowed", (f"可以，但须先经{cond}：该条只禁止未经{cond}的做法。" if zh else
+                               f"Yes, once approved ({cond}): the article only forbids it without that approval.")
+        return "prohibited", "不可以。该条没有“经批准即可”的例外。" if zh else "No. The article makes no exception for approval."
+    if asks_amount(followup) and not AMOUNT_IN_TEXT.search(unit.text):
+        return "prohibited", "不可以。该条没有按金额设例外。" if zh else "No. The article makes no exception by amount."
+    return None

@@ -21,7 +21,7 @@ def test_contract_question_cites_article_25(assistant):
     top = answer.citations[0]
     assert top.id == "p1:第二十五条" and top.label == "第二十五条"
     assert top.text == assistant.index.by_id["p1:第二十五条"].text
-    assert "第二节业务要求" in top.path
+    assert "第二节业务要求" in top.heading_path
 
 
 def test_english_gift_question_finds_the_chinese_article(assistant):
@@ -75,7 +75,7 @@ def test_cli_json_reads_questions_from_stdin_in_order(settings, built):
     assert first["question"] == "我能以公司名义和客户签合同吗？" and second["question"].startswith("Can I")
     for obj in (first, second):
         assert {"question", "answer", "verdict", "citations"} <= obj.keys()
-        assert {"doc_id", "doc_title", "label", "path", "text", "score"} <= obj["citations"][0].keys()
+        assert {"doc_id", "doc_title", "label", "heading_path", "text", "score", "quote"} <= obj["citations"][0].keys()
     assert first["citations"][0]["label"] == "第二十五条"
 
 

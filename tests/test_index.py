@@ -27,17 +27,48 @@ def test_unchanged_corpus_is_not_rebuilt(built, settings):
 def test_added_document_is_indexed_incrementally_and_can_be_removed(private_settings, tmp_path):
     settings = private_settings
     assert build_index(settings).embedded == 0  # a fresh data dir, but every unit is in the cache
-    from indexer.build import add_document
+    from indexer.build import add_document, remove_document
 
     source = tmp_path / "gifts.md"
     source.write_text("# 礼品管理办法\n1. 员工不得收受供应商赠送的高尔夫球卡。\n2. 价值100元以下的宣传品可以接受。\n", encoding="utf-8")
-    add_document(settings, source)
-    report = build_index(settings)
+    doc, report = add_document(settings, source)
     assert report.embedded == 2 * 2  # two new units, two embedders; the five documents come from the cache
     assert "gifts:1." in IndexStore(settings.index_dir).open().by_id
-    (settings.corpus_dir / "gifts.md").unlink()
+    manifest = json.loads((settings.corpus_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert doc.id in {d["id"] for d in manifest["documents"]}
+    remove_document(settings, doc.id)
+    assert not (settings.corpus_dir / "gifts.md").exists()
+    index = IndexStore(settings.index_dir).open()
+    assert "gifts:1." not in index.by_id and "p1:第二十五条" in index.by_id
+
+
+def test_add_that_fails_while_indexing_changes_nothing(private_settings, tmp_path, monkeypatch):
+    from indexer.build import add_document
+
+    settings = private_settings
     build_index(settings)
-    assert "gifts:1." not in IndexStore(settings.index_dir).open().by_id
+    manifest = (settings.corpus_dir / "manifest.json").read_bytes()
+    before = IndexStore(settings.index_dir).current_dir()
+    source = tmp_path / "fees.txt"
+    source.write_text("第一条 营销人员不得私下收取手续费。\n", encoding="gbk")
+
+    def broken_write(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("chromadb.api.models.Collection.Collection.add", broken_write)
+    with pytest.raises(OSError):
+        add_document(settings, source)
+    assert not (settings.corpus_dir / "fees.txt").exists()
+    assert (settings.corpus_dir / "manifest.json").read_bytes() == manifest
+    assert IndexStore(settings.index_dir).current_dir() == before
+
+
+def test_removing_an_unknown_document_is_refused(private_settings):
+    from indexer.build import remove_document
+    from indexer.loaders import DocumentError
+
+    with pytest.raises(DocumentError, match="no document"):
+        remove_document(private_settings, "nope")
 
 
 def test_failed_build_leaves_previous_index_serving(private_settings, monkeypatch):
