@@ -1,4 +1,5 @@
-"""policy-qa command line: index, add, ask, eval. Thin on purpose: the work lives in indexer/ and qa/."""
+"""policy-qa: `python app.py` serves the web app; subcommands index, add, remove, ask, eval.
+Thin on purpose: the work lives in indexer/, qa/, service.py and ui/."""
 from __future__ import annotations
 
 import argparse
@@ -31,17 +32,28 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 
 def cmd_add(args: argparse.Namespace) -> int:
-    from indexer.build import add_document, build_index
+    from indexer.build import add_document
     from indexer.loaders import DocumentError
 
-    settings = get_settings()
     try:
-        doc = add_document(settings, Path(args.file), args.id, args.title)
-        report = build_index(settings, progress=not args.quiet)
+        doc, report = add_document(get_settings(), Path(args.file), args.id, args.title, progress=not args.quiet)
     except DocumentError as exc:
         print(f"error: {exc}; nothing was changed", file=sys.stderr)
         return 2
     print(f"added {doc.file} as '{doc.id}'; index now holds {report.documents} documents, {report.units} units")
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    from indexer.build import remove_document
+    from indexer.loaders import DocumentError
+
+    try:
+        report = remove_document(get_settings(), args.id, progress=not args.quiet)
+    except DocumentError as exc:
+        print(f"error: {exc}; nothing was changed", file=sys.stderr)
+        return 2
+    print(f"removed '{args.id}'; index now holds {report.documents} documents, {report.units} units")
     return 0
 
 
@@ -55,13 +67,14 @@ def _questions(args: argparse.Namespace):
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from qa.answer import Assistant, QuestionError
+    from qa.answer import QuestionError
+    from service import Service
 
-    assistant = Assistant.open(get_settings())
+    service = Service(get_settings())
     status = 0
     for question in _questions(args):
         try:
-            answer = assistant.ask(question)
+            answer = service.ask(question, channel="cli")
         except QuestionError as exc:
             status = 2
             if args.json:
@@ -76,6 +89,19 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return status
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from service import Service
+    from ui.web import serve
+
+    settings = get_settings()
+    service = Service(settings)  # builds the index first if there is none
+    service.assistant.ask("我能以公司名义和客户签合同吗？")  # load the models now, not when the first user waits (not audited)
+    host, port = args.host or settings.host, args.port or settings.port
+    print(f"policy-qa serving on http://{host}:{port}  (index: {len(service.assistant.index.units)} units)", flush=True)
+    serve(service, host, port)
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from eval.runner import main as run_eval
 
@@ -84,7 +110,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="app.py", description="Cited answers from the firm's policy documents.")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command")
+
+    p = sub.add_parser("serve", help="serve the web app (the default command)")
+    p.add_argument("--host", help="default 127.0.0.1 (POLICYQA_HOST)")
+    p.add_argument("--port", type=int, help="default 7860 (POLICYQA_PORT)")
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("index", help="build or refresh the index from corpus/")
     p.add_argument("--force", action="store_true", help="rebuild even if nothing changed")
@@ -97,6 +128,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--title")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_add)
+
+    p = sub.add_parser("remove", help="remove a document (its file and its units) and re-index")
+    p.add_argument("id")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_remove)
 
     p = sub.add_parser("ask", help="answer a question (or one per line from stdin with --json)")
     p.add_argument("question", nargs="*")
@@ -111,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_eval)
 
     args = parser.parse_args(argv)
+    if args.command is None:
+        args = parser.parse_args(["serve", *(argv or sys.argv[1:])])
     if args.command == "ask" and not args.question and not args.json:
         parser.error("ask needs a question (or --json to read questions from stdin)")
     return args.func(args)

@@ -48,10 +48,18 @@ class Settings:
     top_k: int = field(default_factory=lambda: int(_env("POLICYQA_TOP_K", "5")))
     threads: int = field(default_factory=lambda: int(_env("POLICYQA_THREADS", "2")))
     keep_builds: int = 2
+    # The audit trail: any SQLAlchemy URL; default an SQLite file beside the index.
+    database_url: str = field(default_factory=lambda: _env("DATABASE_URL", ""))
+    host: str = field(default_factory=lambda: _env("POLICYQA_HOST", "127.0.0.1"))
+    port: int = field(default_factory=lambda: int(_env("POLICYQA_PORT", "7860")))
 
     @property
     def index_dir(self) -> Path:
         return self.data_dir / "index"
+
+    @property
+    def audit_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'audit.sqlite'}"
 
     @property
     def cache_path(self) -> Path:

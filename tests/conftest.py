@@ -54,3 +54,47 @@ def private_settings(built, settings, tmp_path_factory):
     (base / "data").mkdir()
     shutil.copyfile(settings.cache_path, base / "data" / settings.cache_path.name)
     return replace(settings, corpus_dir=base / "corpus", data_dir=base / "data")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def web_server(built, settings, tmp_path_factory):
+    """The real app (`python app.py serve`) on a free localhost port, over a copy of the session's
+    corpus and index, so uploads and removals in a test module touch nothing else."""
+    import subprocess
+    import time
+    import urllib.request
+
+    base = tmp_path_factory.mktemp("server")
+    shutil.copytree(settings.corpus_dir, base / "corpus")
+    shutil.copytree(settings.data_dir, base / "data")
+    port = free_port()
+    env = os.environ | {"POLICYQA_CORPUS": str(base / "corpus"), "POLICYQA_DATA": str(base / "data")}
+    log = open(base / "server.log", "w")
+    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "serve", "--port", str(port)],
+                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + 120
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            break
+        except OSError:
+            if proc.poll() is not None or time.time() > deadline:
+                proc.kill()
+                pytest.fail("the app did not start:\n" + (base / "server.log").read_text())
+            time.sleep(0.3)
+    yield {"url": url, "corpus": base / "corpus", "data": base / "data"}
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()

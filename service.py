@@ -1,0 +1,99 @@
+"""What the web app, its API and the CLI call: one answer path, recorded in the audit trail, and the
+knowledge-base operations (browse, check, add, remove) that keep the serving index current.
+
+The service owns the live Assistant. A rebuild (here or by another process) publishes a new build;
+the next question notices the new CURRENT pointer and reopens the index, reusing the loaded models.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import asdict
+from pathlib import Path
+
+from audit.log import AuditLog
+from config import Settings
+from indexer.build import (
+    BuildReport,
+    Document,
+    Progress,
+    add_document,
+    check_document,
+    remove_document,
+)
+from indexer.parse import ParseResult, Unit
+from indexer.store import IndexStore
+from qa.answer import Answer, Assistant
+
+ANSWERER = "rules"  # the rule-based answerer; a language model answerer will name itself here
+
+
+class Service:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.store = IndexStore(settings.index_dir, settings.keep_builds)
+        self._assistant = Assistant.open(settings)
+        self.audit = AuditLog(settings.audit_url)
+        self._swap = threading.Lock()  # reopening the index
+        self._build = threading.Lock()  # one rebuild at a time
+
+    @property
+    def assistant(self) -> Assistant:
+        current = self.store.current_dir()
+        if current is not None and current != self._assistant.index.build_dir:
+            with self._swap:
+                if current != self._assistant.index.build_dir:
+                    old = self._assistant
+                    self._assistant = Assistant(self.settings, self.store.open(), old.retriever.embedders,
+                                                old.retriever.weights, old.coverage)
+        return self._assistant
+
+    # --- answering -------------------------------------------------------------------------------
+    def ask(self, question: str, previous: str | None = None, *, user: str = "local", channel: str = "ui") -> Answer:
+        """Answer and record. Raises qa.answer.QuestionError for an empty or over-long question."""
+        assistant = self.assistant
+        answer = assistant.ask(question, previous)
+        meta = assistant.index.meta
+        answer.id = self.audit.record(
+            answer, user=user, channel=channel, answerer=ANSWERER,
+            index_version=f"{meta.get('fingerprint', '')}/{meta.get('build_id', '')}",
+            settings={"weights": asdict(assistant.retriever.weights), "top_k": self.settings.top_k,
+                      "embedders": list(assistant.retriever.embedders)},
+        )
+        return answer
+
+    def feedback(self, answer_id: str, rating: int, comment: str = "", *, user: str = "local") -> None:
+        self.audit.add_feedback(answer_id, user=user, rating=rating, comment=comment)
+
+    def neighbours(self, unit_id: str, n: int = 1) -> list[Unit]:
+        """The units around one unit in its document: the context a citation card opens to."""
+        index = self.assistant.index
+        at = index.position[unit_id]
+        doc = index.units[at].doc_id
+        around = index.units[max(0, at - n): at + n + 1]
+        return [u for u in around if u.doc_id == doc]
+
+    # --- the knowledge base ----------------------------------------------------------------------
+    def documents(self) -> list[dict]:
+        return list(self.assistant.index.meta.get("documents", []))
+
+    def warnings(self) -> list[str]:
+        return list(self.assistant.index.meta.get("warnings", [])) + list(self.assistant.index.meta.get("errors", []))
+
+    def units(self, doc_id: str | None = None, query: str = "") -> list[Unit]:
+        """Units as the index holds them, optionally of one document and containing a search string."""
+        q = query.strip().lower()
+        return [u for u in self.assistant.index.units
+                if (not doc_id or u.doc_id == doc_id)
+                and (not q or q in u.text.lower() or q in u.label.lower() or q in " ".join(u.path).lower())]
+
+    def check(self, path: Path, doc_id: str | None = None, title: str | None = None) -> tuple[Document, ParseResult]:
+        return check_document(self.settings, path, doc_id, title)
+
+    def add(self, path: Path, doc_id: str | None = None, title: str | None = None,
+            progress: Progress | None = None) -> tuple[Document, BuildReport]:
+        with self._build:
+            return add_document(self.settings, path, doc_id, title, progress=progress or False)
+
+    def remove(self, doc_id: str, progress: Progress | None = None) -> BuildReport:
+        with self._build:
+            return remove_document(self.settings, doc_id, progress=progress or False)
