@@ -35,6 +35,9 @@ class Service:
         self.audit = AuditLog(settings.audit_url)
         self._swap = threading.Lock()  # reopening the index
         self._build = threading.Lock()  # one rebuild at a time
+        # One answer at a time: the embedding engines are not known to be thread-safe, and an answer
+        # takes tens of milliseconds, so queueing costs the web app's users nothing they would notice.
+        self._answer = threading.Lock()
 
     @property
     def assistant(self) -> Assistant:
@@ -51,7 +54,8 @@ class Service:
     def ask(self, question: str, previous: str | None = None, *, user: str = "local", channel: str = "ui") -> Answer:
         """Answer and record. Raises qa.answer.QuestionError for an empty or over-long question."""
         assistant = self.assistant
-        answer = assistant.ask(question, previous)
+        with self._answer:
+            answer = assistant.ask(question, previous)
         meta = assistant.index.meta
         answer.id = self.audit.record(
             answer, user=user, channel=channel, answerer=ANSWERER,

@@ -91,6 +91,7 @@ def ask(page, question: str) -> None:
                    const last = bots[bots.length - 1];
                    return last && (last.querySelector('.pq-card, .pq-related, .pq-error')
                                    || (last.querySelector('.pq-not_covered'))); }""", timeout=15000)
+    last_answer(page).scroll_into_view_if_needed()
 
 
 def last_answer(page):

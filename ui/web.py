@@ -55,7 +55,8 @@ class WebApp:
     # --- HTML ------------------------------------------------------------------------------------
     def card(self, c: Citation, zh: bool) -> str:
         context = "".join(
-            f'<div class="pq-neighbour{" pq-self" if u.id == c.id else ""}"><b>{_e(u.label)}</b> {_e(u.text)}</div>'
+            f'<div class="pq-neighbour{" pq-self" if u.id == c.id else ""}">'
+            f'{"" if u.text.startswith(u.label) else f"<b>{_e(u.label)}</b> "}{_e(u.text)}</div>'
             for u in self.service.neighbours(c.id))
         summary = "查看上下文（前后条文）" if zh else "Show the neighbouring articles"
         return (f'<div class="pq-card" data-unit="{_e(c.id)}">'
