@@ -144,6 +144,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--split", choices=["all", "dev", "heldout"], default="all")
     p.add_argument("--json", action="store_true")
     p.add_argument("--verbose", action="store_true", help="print every miss")
+    p.add_argument("--report", metavar="DIR", help="write report.md, charts and results.json to DIR")
+    p.add_argument("--previous", metavar="DIR", help="report to diff against (default: the one already in DIR)")
+    p.add_argument("--ablation", action="store_true", help="add the retrieval ablation table to the report")
+    p.add_argument("--baseline", action="store_true", help="also run the LangChain-tutorial baseline (always with --report)")
+    p.add_argument("--record", action="store_true", help="store this run as the regression gate's reference (eval/expected.json)")
     p.set_defaults(func=cmd_eval)
 
     args = parser.parse_args(argv)

@@ -1,6 +1,6 @@
 """Retrieval ablation: each signal alone, all fused, and fused without one signal, on both splits.
 
-    python -m eval.ablation
+    python -m eval.ablation          (also in the eval report: python app.py eval --report DIR --ablation)
     POLICYQA_EMBEDDERS=e5,use,st POLICYQA_DATA=/tmp/ablation python -m eval.ablation   # with the st model
 
 Prints a Markdown table (top-1 / top-3 over in-scope questions) for docs/retrieval.md.
@@ -8,7 +8,7 @@ Prints a Markdown table (top-1 / top-3 over in-scope questions) for docs/retriev
 from __future__ import annotations
 
 import config
-from eval.runner import DEFAULT_SET, load_set
+from eval.runner import load_set
 from qa.answer import Assistant
 from qa.retrieve import Weights
 
@@ -38,10 +38,28 @@ def score(retriever, rows: list[dict]) -> tuple[float, float]:
     return top1 / len(rows), top3 / len(rows)
 
 
-def main() -> None:
-    assistant = Assistant.open(config.get_settings())
+def plain_text_retriever(assistant, settings) -> object:
+    """The same retriever over dense vectors of the unit text alone, without the heading-path prefix
+    that indexer.build.unit_passage adds (vectors come from the embedding cache after the first run)."""
+    from indexer.embed import EmbeddingCache
+    from indexer.store import Index
+    from qa.retrieve import Retriever
+
+    index = assistant.index
+    plain = Index(index.build_dir, index.meta, index.units, index.tokens)
+    cache = EmbeddingCache(settings.cache_path)
+    try:
+        for name, embedder in assistant.retriever.embedders.items():
+            plain._vectors[name] = cache.passages(embedder, [u.text for u in index.units])[0]
+    finally:
+        cache.close()
+    return Retriever(plain, assistant.retriever.embedders, assistant.retriever.weights)
+
+
+def table(assistant, rows: list[dict], settings) -> list[list]:
+    """Rows of [retriever, dev top-1, dev top-3, held-out top-1, held-out top-3] over in-scope questions."""
     signals = tuple(assistant.retriever.embedders) + LEXICAL
-    rows = [r for r in load_set(DEFAULT_SET) if r["gold"]]
+    rows = [r for r in rows if r["gold"]]
     splits = {s: [r for r in rows if r.get("split", "dev") == s] for s in ("dev", "heldout")}
     default = set(Weights().dense) & set(signals) | set(LEXICAL)
     configs = [(f"{s} alone", weights_with({s}, intent=False, dense_default=1.0)) for s in signals]
@@ -49,15 +67,31 @@ def main() -> None:
     configs += [(f"fused without {s}", weights_with(default - {s})) for s in signals if s in default]
     configs += [(f"fused plus {s}", weights_with(default | {s}, dense_default=0.5)) for s in signals if s not in default]
     configs += [("fused (default)", weights_with(default))]
+    plain = plain_text_retriever(assistant, settings)
+    dense = [s for s in assistant.retriever.embedders if s in default]
+    variants = [(name, assistant.retriever.with_weights(**changes)) for name, changes in configs]
+    variants += [(f"{s} alone, no heading prefix", plain.with_weights(**weights_with({s}, intent=False, dense_default=1.0)))
+                 for s in dense]
+    variants += [("fused (default), no heading prefix", plain.with_weights(**weights_with(default)))]
+    out = []
+    for name, retriever in variants:
+        cells: list = [name]
+        for split in ("dev", "heldout"):
+            cells += list(score(retriever, splits[split])) if splits[split] else [None, None]
+        out.append(cells)
+    return out
+
+
+def main() -> None:
+    from eval.runner import default_sets
+
+    settings = config.get_settings()
+    assistant = Assistant.open(settings)
+    rows = [r for _, path in default_sets() for r in load_set(path)]
     print("| retriever | dev top-1 | dev top-3 | held-out top-1 | held-out top-3 |")
     print("|---|---|---|---|---|")
-    for name, changes in configs:
-        retriever = assistant.retriever.with_weights(**changes)
-        cells = []
-        for split in ("dev", "heldout"):
-            t1, t3 = score(retriever, splits[split])
-            cells += [f"{t1:.3f}", f"{t3:.3f}"]
-        print(f"| {name} | " + " | ".join(cells) + " |")
+    for name, *cells in table(assistant, rows, settings):
+        print(f"| {name} | " + " | ".join("—" if c is None else f"{c:.3f}" for c in cells) + " |")
 
 
 if __name__ == "__main__":

@@ -1,131 +1,135 @@
-"""Run gold question sets through the same answer function the CLI uses, and report the metrics.
+"""Run gold question sets through the answer function the UI, API and CLI use, and report the metrics.
+
+    python app.py eval [--set FILE ...] [--split dev|heldout] [--json] [--verbose]
+                       [--report DIR [--previous DIR] [--ablation]] [--record]
 
 Gold set format (JSONL, one question per line; see eval/README.md):
     {"id", "question", "lang", "gold": [unit ids], "accept": [unit ids, optional],
-     "verdict", "doc", "split": "dev"|"heldout", "why"}
+     "verdict", "doc", "split": "dev"|"heldout", "tags": [optional], "why"}
+
+Exit status: 0 when every core floor holds and every answer is grounded; 1 otherwise; 2 for a bad set.
 """
 from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
-from collections import defaultdict
 from pathlib import Path
 
 from config import get_settings
+from eval.grounding import failures
+from eval.metrics import Outcome, failed_floors, groups, outcome, summarize
 from qa.verdict import VERDICTS
 
-DEFAULT_SET = Path(__file__).resolve().parent / "gold.jsonl"
-FLOORS = {"top1": 0.90, "top3": 0.97, "verdict": 0.90, "oos_refusal": 0.90}
-MAX_FALSE_REFUSAL = 0.05
+EVAL_DIR = Path(__file__).resolve().parent
+DEFAULT_SET = EVAL_DIR / "gold.jsonl"
+SETS_FILE = EVAL_DIR / "sets.json"
+EXPECTED = EVAL_DIR / "expected.json"
+REQUIRED = ("id", "question", "lang", "gold", "verdict", "why")
+
+
+def default_sets() -> list[tuple[str, Path]]:
+    meta = json.loads(SETS_FILE.read_text(encoding="utf-8"))
+    return [(s["file"], EVAL_DIR / s["file"]) for s in meta["sets"]]
 
 
 def load_set(path: Path) -> list[dict]:
-    rows = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if line.strip():
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise SystemExit(f"{path}:{n}: not valid JSON ({exc})") from exc
-            if row.get("verdict") not in VERDICTS:
-                raise SystemExit(f"{path}:{n}: verdict must be one of {', '.join(VERDICTS)}")
-            rows.append(row)
+    rows, seen = [], set()
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise SystemExit(f"{path}:{n}: not valid JSON ({exc})") from exc
+        missing = [k for k in REQUIRED if k not in row]
+        if missing:
+            raise SystemExit(f"{path}:{n}: missing {', '.join(missing)}")
+        if row["verdict"] not in VERDICTS:
+            raise SystemExit(f"{path}:{n}: verdict must be one of {', '.join(VERDICTS)}")
+        if (row["verdict"] == "not_covered") != (not row["gold"]):
+            raise SystemExit(f"{path}:{n}: not_covered questions, and only they, have no gold ids")
+        if row["id"] in seen:
+            raise SystemExit(f"{path}:{n}: duplicate id {row['id']}")
+        seen.add(row["id"])
+        rows.append(row)
     return rows
 
 
-def ranked_ids(answer) -> list[str]:
-    return [c.id for c in answer.citations] + [c.id for c in answer.related]
+def evaluate(ask, rows: list[tuple[str, dict]], index=None, verdicts: bool = True) -> list[Outcome]:
+    """Ask every (set name, row) question; with an index, check every answer's grounding."""
+    out = []
+    for set_name, row in rows:
+        answer = ask(row["question"])
+        out.append(outcome(row, answer, set_name, failures(answer, index) if index is not None else [], verdicts))
+    return out
 
 
-def score(rows: list[dict], answers: list) -> dict:
-    """All metrics for one group of questions."""
-    in_scope = [(r, a) for r, a in zip(rows, answers) if r["gold"]]
-    oos = [(r, a) for r, a in zip(rows, answers) if not r["gold"]]
-    top1 = top3 = rr = 0.0
-    for r, a in in_scope:
-        ok = set(r["gold"]) | set(r.get("accept", []))
-        ranked = ranked_ids(a)
-        first = next((i for i, uid in enumerate(ranked) if uid in ok), None)
-        top1 += first == 0
-        top3 += first is not None and first < 3
-        rr += 1.0 / (first + 1) if first is not None else 0.0
-    n = len(in_scope) or 1
-    latencies = sorted(a.latency_ms for a in answers)
-    return {
-        "questions": len(rows),
-        "in_scope": len(in_scope),
-        "out_of_scope": len(oos),
-        "top1": top1 / n,
-        "top3": top3 / n,
-        "mrr": rr / n,
-        "verdict": sum(a.verdict == r["verdict"] for r, a in zip(rows, answers)) / (len(rows) or 1),
-        "oos_refusal": sum(a.verdict == "not_covered" for _, a in oos) / (len(oos) or 1),
-        "false_refusal": sum(a.verdict == "not_covered" for _, a in in_scope) / n,
-        "latency_median_ms": statistics.median(latencies) if latencies else 0.0,
-        "latency_p95_ms": latencies[int(0.95 * (len(latencies) - 1))] if latencies else 0.0,
-    }
+COLUMNS = ["questions", "top1", "top3", "mrr", "cite_precision", "cite_recall", "verdict", "oos_refusal",
+           "false_refusal", "latency_median_ms", "latency_p95_ms"]
 
 
-def run(assistant, rows: list[dict]) -> tuple[dict, list[dict]]:
-    answers = [assistant.ask(r["question"]) for r in rows]
-    groups: dict[str, list[int]] = defaultdict(list)
-    for i, r in enumerate(rows):
-        groups["all"].append(i)
-        groups[f"split:{r.get('split', 'dev')}"].append(i)
-        groups[f"lang:{r['lang']}"].append(i)
-        groups[f"doc:{r.get('doc') or 'none'}"].append(i)
-        groups[f"verdict:{r['verdict']}"].append(i)
-    report = {name: score([rows[i] for i in idx], [answers[i] for i in idx]) for name, idx in sorted(groups.items())}
-    misses = []
-    for r, a in zip(rows, answers):
-        ok = set(r["gold"]) | set(r.get("accept", []))
-        ranked = ranked_ids(a)
-        if (r["gold"] and (not ranked or ranked[0] not in ok)) or a.verdict != r["verdict"]:
-            misses.append({"id": r["id"], "question": r["question"], "gold": r["gold"], "got": ranked[:3],
-                           "verdict": a.verdict, "gold_verdict": r["verdict"]})
-    return report, misses
-
-
-def failed_floors(metrics: dict) -> list[str]:
-    failed = [f"{k} {metrics[k]:.3f} < {v}" for k, v in FLOORS.items() if metrics[k] < v]
-    if metrics["false_refusal"] > MAX_FALSE_REFUSAL:
-        failed.append(f"false_refusal {metrics['false_refusal']:.3f} > {MAX_FALSE_REFUSAL}")
-    return failed
-
-
-def print_report(report: dict) -> None:
-    cols = ["questions", "top1", "top3", "mrr", "verdict", "oos_refusal", "false_refusal", "latency_median_ms", "latency_p95_ms"]
-    print(f"{'group':<22}" + "".join(f"{c[:12]:>13}" for c in cols))
-    for name, m in report.items():
-        cells = "".join(f"{m[c]:>13.3f}" if isinstance(m[c], float) else f"{m[c]:>13}" for c in cols)
-        print(f"{name:<22}{cells}")
+def print_table(summary: dict[str, dict]) -> None:
+    print(f"{'group':<24}" + "".join(f"{c[:11]:>12}" for c in COLUMNS))
+    for name, m in summary.items():
+        cells = "".join(f"{'—':>12}" if m[c] is None else f"{m[c]:>12.3f}" if isinstance(m[c], float) else f"{m[c]:>12}"
+                        for c in COLUMNS)
+        print(f"{name:<24}{cells}")
 
 
 def main(args: argparse.Namespace) -> int:
+    from eval import gate
     from qa.answer import Assistant
 
-    paths = [Path(p) for p in (args.sets or [DEFAULT_SET])]
-    rows = [r for p in paths for r in load_set(p)]
+    named = [(Path(p).name, Path(p)) for p in args.sets] if args.sets else default_sets()
+    rows = [(name, r) for name, path in named for r in load_set(path)]
     if args.split != "all":
-        rows = [r for r in rows if r.get("split", "dev") == args.split]
-    assistant = Assistant.open(get_settings())
-    missing = sorted({g for r in rows for g in r["gold"] + r.get("accept", []) if g not in assistant.index.by_id})
+        rows = [(n, r) for n, r in rows if r.get("split", "dev") == args.split]
+    settings = get_settings()
+    assistant = Assistant.open(settings)
+    missing = sorted({g for _, r in rows for g in r["gold"] + r.get("accept", []) if g not in assistant.index.by_id})
     if missing:
         print(f"gold ids not in the index: {missing}", file=sys.stderr)
         return 2
-    report, misses = run(assistant, rows)
+    ours = evaluate(assistant.ask, rows, assistant.index)
+    summary = {name: summarize(group) for name, group in groups(ours).items()}
+    baseline = None
+    if args.report or args.baseline:
+        from eval.baseline import TutorialPipeline
+
+        baseline = evaluate(TutorialPipeline(settings, assistant.index).ask, rows, verdicts=False)
+    if args.record:
+        gate.record(ours, [r for _, r in rows], summary["all"], EXPECTED)
+        print(f"recorded {len(ours)} outcomes in {EXPECTED}")
+    if args.report:
+        from eval.report import write_report
+
+        ablation = None
+        if args.ablation:
+            from eval.ablation import table
+
+            ablation = table(assistant, [r for _, r in rows], settings)
+        path = write_report(Path(args.report), ours, baseline, previous=Path(args.previous) if args.previous else None,
+                            ablation=ablation, sets=named)
+        print(f"report written to {path}")
     if args.json:
-        print(json.dumps({"report": report, "misses": misses}, ensure_ascii=False, indent=1))
+        print(json.dumps({"summary": summary,
+                          "baseline": summarize(baseline) if baseline else None,
+                          "outcomes": [o.to_dict() for o in ours]}, ensure_ascii=False, indent=1))
     else:
-        print_report(report)
+        print_table(summary)
+        if baseline:
+            print_table({"baseline (tutorial)": summarize(baseline)})
         if args.verbose:
-            for m in misses:
-                print(json.dumps(m, ensure_ascii=False))
-        print(f"{len(misses)} questions with a wrong first citation or verdict")
-    failed = failed_floors(report["all"])
+            for o in ours:
+                if not o.passed:
+                    print(json.dumps({"id": o.id, "question": o.question, "gold": o.gold, "got": o.ranked[:3],
+                                      "verdict": o.verdict, "gold_verdict": o.gold_verdict}, ensure_ascii=False))
+        print(f"{sum(not o.passed for o in ours)} of {len(ours)} questions with a wrong first citation or verdict")
+    ungrounded = [(o.id, f) for o in ours for f in o.grounding]
+    for qid, failure in ungrounded:
+        print(f"UNGROUNDED {qid}: {failure}", file=sys.stderr)
+    failed = failed_floors(summary["all"])
     if failed:
         print("below floor: " + "; ".join(failed), file=sys.stderr)
-        return 1
-    return 0
+    return 1 if failed or ungrounded else 0
