@@ -102,6 +102,40 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_quiz(args: argparse.Namespace) -> int:
+    from indexer.store import IndexMissing, IndexStore
+    from quiz.formats import export
+    from quiz.generate import QuizError, make_quiz
+
+    settings = get_settings()
+    try:
+        units = IndexStore(settings.index_dir).open().units
+    except IndexMissing:
+        from indexer.build import build_index
+
+        build_index(settings)
+        units = IndexStore(settings.index_dir).open().units
+    types = tuple(t.strip() for t in args.type.split(",") if t.strip())
+    try:
+        quiz = make_quiz(units, args.n, types, args.seed, args.lang, args.doc)
+    except QuizError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    meta = {"n": len(quiz.items), "seed": args.seed, "types": list(types), "docs": args.doc or [], "lang": args.lang,
+            "dropped_by_validation": dict(quiz.dropped), "duplicates_dropped": quiz.duplicates}
+    text, notes = export(quiz.items, args.format, meta)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8-sig" if args.format == "csv" else "utf-8")
+    else:
+        sys.stdout.write(text)
+    dropped = sum(quiz.dropped.values())
+    print(f"{len(quiz.items)} items; {dropped} candidates failed validation and were dropped, "
+          f"{quiz.duplicates} duplicates dropped", file=sys.stderr)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from eval.runner import main as run_eval
 
@@ -138,6 +172,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("question", nargs="*")
     p.add_argument("--json", action="store_true", help="one JSON object per answer")
     p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("quiz", help="generate validated quiz items from the articles")
+    p.add_argument("--n", type=int, default=20, help="number of items (default 20)")
+    p.add_argument("--doc", action="append", help="document id (repeat for several; default all)")
+    p.add_argument("--type", default="tf,choice,multi,cloze", help="comma-separated: tf, choice, multi, cloze")
+    p.add_argument("--seed", type=int, default=0, help="the same seed gives the same quiz")
+    p.add_argument("--format", choices=["json", "csv", "gift", "aiken", "md"], default="json")
+    p.add_argument("--lang", choices=["zh", "en"], default="zh", help="en: English stems quoting the Chinese articles")
+    p.add_argument("--out", help="file to write (default: standard output)")
+    p.set_defaults(func=cmd_quiz)
 
     p = sub.add_parser("eval", help="run the gold question sets and print the metrics")
     p.add_argument("--set", action="append", dest="sets", help="gold set file (JSONL); default: eval/gold.jsonl")

@@ -98,6 +98,12 @@ class Service:
         with self._build:
             return add_document(self.settings, path, doc_id, title, progress=progress or False)
 
+    def quiz(self, n: int, types: tuple[str, ...], seed: int = 0, lang: str = "zh", docs: list[str] | None = None):
+        """Validated quiz items from the units the index holds (raises quiz.generate.QuizError)."""
+        from quiz.generate import make_quiz
+
+        return make_quiz(self.assistant.index.units, n, types, seed, lang, docs)
+
     def remove(self, doc_id: str, progress: Progress | None = None) -> BuildReport:
         with self._build:
             return remove_document(self.settings, doc_id, progress=progress or False)

@@ -202,3 +202,25 @@ def test_removing_the_uploaded_document_removes_its_units(page, web_server):
 
 def test_the_page_fetched_nothing_from_the_web(page):
     assert page.outside == []
+
+
+def test_quiz_tab_previews_and_downloads_a_gift_file(page, tmp_path):
+    from quiz.formats import parse_gift
+
+    page.get_by_role("tab", name="题库").click()
+    page.locator("#quiz-n input").fill("12")
+    page.locator("#quiz-format input").click()
+    page.get_by_role("option", name="Moodle GIFT").click()
+    page.locator("#quiz-go").click()
+    page.locator("#quiz-status").filter(has_text="生成 12 题").wait_for(timeout=20000)
+    assert "答案与依据" in page.locator("#quiz-preview").inner_text()
+    shot(page, "11-quiz")
+    with page.expect_download() as download:
+        page.locator("#quiz-download").click()
+    path = tmp_path / "quiz.gift"
+    download.value.save_as(path)
+    assert len(parse_gift(path.read_text(encoding="utf-8"))) == 12
+    page.locator("#quiz-n input").fill("5000")  # more than the corpus supports: a clear message, no file
+    page.locator("#quiz-go").click()
+    page.locator("#quiz-status").filter(has_text="only").wait_for(timeout=20000)
+    assert page.locator("#quiz-download").is_hidden()

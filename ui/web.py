@@ -6,6 +6,7 @@ turns answers into HTML and wires the events. The page loads nothing from the we
 from __future__ import annotations
 
 import html
+import tempfile
 import time
 from pathlib import Path
 
@@ -172,6 +173,28 @@ class WebApp:
             return f"❌ 无法删除：{_e(str(exc))}。"
         return f"✅ 已删除 {doc_id}。索引现有 {report.documents} 个文档、{report.units} 条。"
 
+    # --- 题库 --------------------------------------------------------------------------------------
+    def make_quiz(self, n, docs: list[str], types: list[str], seed, fmt: str, lang: str):
+        """Preview and a file to download; a bad option gets a message and no file."""
+        from quiz.formats import export, to_markdown
+        from quiz.generate import QuizError
+
+        try:
+            quiz = self.service.quiz(int(n or 0), tuple(types or ()), int(seed or 0), lang, list(docs or []) or None)
+        except (QuizError, ValueError) as exc:
+            return f"❌ {_e(str(exc))}", "", gr.update(value=None, visible=False)
+        meta = {"n": len(quiz.items), "seed": int(seed or 0), "types": list(types), "docs": list(docs or []),
+                "lang": lang, "dropped_by_validation": dict(quiz.dropped), "duplicates_dropped": quiz.duplicates}
+        text, notes = export(quiz.items, fmt, meta)
+        folder = Path(tempfile.mkdtemp(prefix="quiz-"))
+        suffix = {"md": "md", "gift": "gift.txt", "aiken": "aiken.txt"}.get(fmt, fmt)
+        path = folder / f"quiz-{len(quiz.items)}-seed{int(seed or 0)}.{suffix}"
+        path.write_text(text, encoding="utf-8-sig" if fmt == "csv" else "utf-8")
+        dropped = sum(quiz.dropped.values())
+        status = (f"✅ 生成 {len(quiz.items)} 题（{dropped} 个候选未通过校验被丢弃，{quiz.duplicates} 个重复被丢弃）。"
+                  + "".join(f"\n\n⚠️ {_e(note)}" for note in notes))
+        return status, to_markdown(quiz.items, "题库预览"), gr.update(value=str(path), visible=True)
+
     # --- the API (gradio_client) -----------------------------------------------------------------
     def api_ask(self, question: str, previous: str = "") -> dict:
         """Answer a question as the chat does; `previous` is the last answer's `resolved` for a follow-up.
@@ -240,6 +263,27 @@ class WebApp:
                     self.documents, None, refresh_outputs, api_visibility="private").then(**browse_args)
                 drop.click(self.remove, [doomed], [removed], api_visibility="private").then(
                     self.documents, None, refresh_outputs, api_visibility="private").then(**browse_args)
+            with gr.Tab("题库", id="quiz"):
+                gr.Markdown("从条文生成练习题：每题都注明出处，答案由条文原文校验；同一随机种子生成同一份题目。")
+                with gr.Row():
+                    qn = gr.Number(label="题目数量", value=20, precision=0, minimum=1, elem_id="quiz-n")
+                    qseed = gr.Number(label="随机种子", value=0, precision=0, elem_id="quiz-seed")
+                    qfmt = gr.Dropdown(label="导出格式", value="json", elem_id="quiz-format",
+                                       choices=[("JSON", "json"), ("CSV（表格）", "csv"), ("Moodle GIFT", "gift"),
+                                                ("Aiken", "aiken"), ("Markdown（打印）", "md")])
+                    qlang = gr.Radio(label="题干语言", choices=[("中文", "zh"), ("English", "en")], value="zh")
+                qtypes = gr.CheckboxGroup(label="题型", value=["tf", "choice", "multi", "cloze"], elem_id="quiz-types",
+                                          choices=[("判断", "tf"), ("单选", "choice"), ("多选", "multi"), ("填空", "cloze")])
+                qdocs = gr.CheckboxGroup(label="文档（不选即全部）", choices=[], elem_id="quiz-docs")
+                qgo = gr.Button("生成题目", variant="primary", elem_id="quiz-go")
+                qstatus = gr.Markdown(elem_id="quiz-status")
+                qfile = gr.DownloadButton("下载题目文件", visible=False, elem_id="quiz-download")
+                qpreview = gr.Markdown(elem_id="quiz-preview")
+                qgo.click(self.make_quiz, [qn, qdocs, qtypes, qseed, qfmt, qlang], [qstatus, qpreview, qfile],
+                          api_visibility="private")
+                demo.load(lambda: gr.update(choices=[(f'{d["title"]}（{d["id"]}）', d["id"])
+                                                     for d in self.service.documents()]),
+                          None, qdocs, api_visibility="private")
             gr.api(self.api_ask, api_name="ask")
         return demo
 

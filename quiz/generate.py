@@ -1,0 +1,368 @@
+"""Quiz items built from the indexed units, correct by construction and checked before they are emitted.
+
+Every item rests on the text of its source unit(s):
+- tf      a rule clause as written (正确), or with its modality flipped (不得 ↔ 可以, 必须 → 无需) or its
+          number changed (错误); for a role's duties, a duty of that role or of another role;
+- choice  "which is permitted / forbidden" (right option from a 可以 / 不得 clause, distractors from the
+          other kind), "which is a duty of X", or "how many" with numeric distractors;
+- multi   several forbidden (or permitted) actions from different articles among the other kind;
+- cloze   a number or a key term blanked.
+Then ``validate`` re-checks each item against the corpus text; failures are dropped and counted.
+No language model is needed.
+"""
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+
+from indexer.parse import Unit, without_marker
+from indexer.tokenize import tokens
+from qa.verdict import topic
+
+TYPES = ("tf", "choice", "multi", "cloze")
+CLAUSE = re.compile(r"[^。；;!！?？\n]+")
+FORBID = re.compile(r"不得|严禁|禁止|不准")
+PERMIT = re.compile(r"可以")
+MUST = re.compile(r"必须|应当")
+FLIP = [(FORBID, "可以"), (PERMIT, "不得"), (MUST, "无需")]
+NUMBER = re.compile(r"(\d+)(年|天|日|次|个|小时|分钟|㎡|%|人|元|家|名|周|月)")
+PUNCT = re.compile(r"[\s,，。；;：:、!！?？“”\"'（）()《》]")
+# Whose conduct a clause governs: a rule about people, not an essay's "可以使应收账款长期拖延".
+ACTOR = re.compile(r"(人员|员工|活动方|商家|商户|经纪人|客户经理|主持人|营业部|机构|个人)$")
+NEXT_DUTY = re.compile(r"[,，](?=及时|保持|爱护|合理|注意|应|要|须|并且|同时|如)")
+STOP = set("营销 人员 营销人员 客户 公司 进行 相关 有关 工作 负责 以及 或者 及 与 和 的 等 在 对 为 并 其 该".split())
+
+
+def norm(text: str) -> str:
+    """Text without punctuation or spaces: "occurs in the article up to punctuation"."""
+    return PUNCT.sub("", text)
+
+
+@dataclass
+class Source:
+    unit_id: str
+    doc_id: str
+    doc_title: str
+    label: str
+    text: str
+
+    @classmethod
+    def of(cls, unit: Unit) -> "Source":
+        return cls(unit.id, unit.doc_id, unit.doc_title, unit.label, unit.text)
+
+
+@dataclass
+class Item:
+    type: str
+    stem: str
+    options: list[str]
+    answer: list[str]  # the right option(s); for tf "正确"/"错误" (True/False); for cloze the blanked text
+    explanation: str
+    source: Source
+    sources: list[Source] = field(default_factory=list)  # every unit the key rests on (multi: several)
+    lang: str = "zh"
+    kind: str = ""  # how it was built: faithful, flipped, number, duty, permitted, forbidden, quantity, term
+    id: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Clause:
+    text: str  # verbatim, without the unit's label
+    unit: Unit
+
+
+class QuizError(ValueError):
+    """The quiz cannot be made as asked (unknown document, bad count, too few items)."""
+
+
+def clauses(units: list[Unit]) -> list[Clause]:
+    out = []
+    for u in units:
+        if u.stub or u.kind in ("intro",):
+            continue
+        for c in CLAUSE.findall(without_marker(u.text)):
+            c = c.strip(" ,，")
+            if 8 <= len(c) <= 120:
+                out.append(Clause(c, u))
+    return out
+
+
+def action(clause: str, modality: re.Pattern[str]) -> str | None:
+    """What the clause permits or forbids: 营销人员不得以公司…签订合同 → 以公司…签订合同."""
+    m = modality.search(clause)
+    if not m or len(modality.findall(clause)) > 1 or "未经" in clause[:m.start()]:
+        return None
+    subject = re.sub(r"在.*$", "", re.split(r"[,，]", clause[:m.start()])[-1]).strip()
+    if not ACTOR.search(subject) or "的" in subject:  # "…规定的营销人员可以…" is no plain rule
+        return None
+    rest = clause[m.end():].strip(" ,，")
+    # "严禁在活动区内抽烟,及时回收宣传单": what follows the comma is a different duty, not forbidden
+    cut = NEXT_DUTY.search(rest)
+    if cut:
+        rest = rest[:cut.start()]
+    return rest if 6 <= len(rest) <= 60 else None
+
+
+def _explain(sources: list[Source], lang: str) -> str:
+    refs = "；".join(f"《{s.doc_title}》{s.label}：{s.text}" for s in sources)
+    return f"依据{refs}" if lang == "zh" else f"Source: {refs}"
+
+
+def _numbers_near(n: int, rng: random.Random, k: int, unit: str = "") -> list[int]:
+    pool = {n * 2, n * 3, max(1, n // 2), n + 1, n + 2, max(1, n - 1), n + 5, n * 10}
+    if unit == "%":  # a share: plausible distractors stay within 0–100
+        pool = {x for x in pool | {n - 10, n - 20, n // 2 + 5} if 0 < x <= 100}
+    pool = sorted(pool - {n, 0})
+    rng.shuffle(pool)
+    return pool[:k]
+
+
+class Generator:
+    def __init__(self, units: list[Unit], lang: str = "zh") -> None:
+        if lang not in ("zh", "en"):
+            raise QuizError("lang must be zh or en")
+        self.units = units
+        self.lang = lang
+        self.clauses = clauses(units)
+        self.doc_norm = {d: norm("".join(u.text for u in units if u.doc_id == d)) for d in {u.doc_id for u in units}}
+        self.frequency = Counter(t for u in units for t in set(tokens(u.text)))
+        roles: dict[str, list[Unit]] = {}
+        for u in units:
+            if u.doc_id and topic(u) and re.search(r"职责|权力", " ".join(u.path)) and not u.stub:
+                roles.setdefault(topic(u), []).append(u)
+        self.roles = {r: us for r, us in roles.items() if len(us) >= 2}
+        self.by_id = {u.id: u for u in units}
+        self.said = {"permitted": [norm(c.text) for c in self.clauses if PERMIT.search(c.text)],
+                     "forbidden": [norm(c.text) for c in self.clauses if FORBID.search(c.text)]}
+
+    # --- texts in the chosen language ------------------------------------------------------------
+    def _t(self, zh: str, en: str) -> str:
+        return zh if self.lang == "zh" else en
+
+    def _statement(self, text: str) -> str:
+        return self._t(f"判断正误：{text}", f"True or false? The policy says: “{text}”")
+
+    def _tf_options(self) -> list[str]:
+        return ["正确", "错误"] if self.lang == "zh" else ["True", "False"]
+
+    # --- candidates: every item the corpus supports, built lazily per type -----------------------
+    def candidates(self, kind: str, rng: random.Random) -> list[Item]:
+        return getattr(self, f"_{kind}")(rng)
+
+    def _tf(self, rng: random.Random) -> list[Item]:
+        yes, no = self._tf_options()
+        items = []
+        for c in self.clauses:
+            src = Source.of(c.unit)
+            flipped = next((pat.sub(new, c.text) for pat, new in FLIP if pat.search(c.text)), None)
+            if flipped:
+                items.append(Item("tf", self._statement(c.text), [yes, no], [yes], "", src, kind="faithful"))
+                items.append(Item("tf", self._statement(flipped), [yes, no], [no], "", src, kind="flipped"))
+            m = NUMBER.search(c.text)
+            if m:
+                other = _numbers_near(int(m.group(1)), rng, 1, m.group(2))[0]
+                changed = c.text[:m.start()] + f"{other}{m.group(2)}" + c.text[m.end():]
+                items.append(Item("tf", self._statement(changed), [yes, no], [no], "", src, kind="number"))
+        for role, units in self.roles.items():
+            others = [u for r, us in self.roles.items() if r != role for u in us]
+            for u in units:
+                duty = without_marker(u.text).rstrip("；;。")
+                stem = self._t(f"判断正误：{role}包括“{duty}”。", f"True or false? “{role}” includes: “{duty}”")
+                items.append(Item("tf", stem, [yes, no], [yes], "", Source.of(u), kind="duty"))
+                wrong = without_marker(rng.choice(others).text).rstrip("；;。")
+                stem = self._t(f"判断正误：{role}包括“{wrong}”。", f"True or false? “{role}” includes: “{wrong}”")
+                items.append(Item("tf", stem, [yes, no], [no], "", Source.of(u), kind="duty"))
+        return items
+
+    def _choice(self, rng: random.Random) -> list[Item]:
+        items = []
+        permitted = [(a, c) for c in self.clauses if (a := action(c.text, PERMIT))]
+        forbidden = [(a, c) for c in self.clauses if (a := action(c.text, FORBID))]
+        for right, pool, kind, stem in (
+            (permitted, forbidden, "permitted", self._t("根据制度规定，以下哪项做法是允许的？",
+                                                       "Under the policies, which of these is permitted?")),
+            (forbidden, permitted, "forbidden", self._t("根据制度规定，以下哪项做法是禁止的？",
+                                                       "Under the policies, which of these is forbidden?")),
+        ):
+            if len(pool) < 3:
+                continue
+            for a, c in right:
+                wrong = [w for w, _ in rng.sample(pool, 3)]
+                options = [a] + wrong
+                rng.shuffle(options)
+                items.append(Item("choice", stem, options, [a], "", Source.of(c.unit), kind=kind))
+        for c in self.clauses:
+            m = NUMBER.search(c.text)
+            if not m:
+                continue
+            n, unit_word = int(m.group(1)), m.group(2)
+            blanked = c.text[:m.start()] + "（  ）" + c.text[m.end():]
+            options = [f"{x}{unit_word}" for x in [n] + _numbers_near(n, rng, 3, unit_word)]
+            rng.shuffle(options)
+            stem = self._t(f"根据规定，“{blanked}”中括号处应为？", f"Under the policy, what goes in the brackets: “{blanked}”?")
+            items.append(Item("choice", stem, options, [f"{n}{unit_word}"], "", Source.of(c.unit), kind="quantity"))
+        for role, units in self.roles.items():
+            others = [u for r, us in self.roles.items() if r != role for u in us]
+            for u in units:
+                right = without_marker(u.text).rstrip("；;。")
+                wrong = [without_marker(o.text).rstrip("；;。") for o in rng.sample(others, 3)]
+                options = [right] + wrong
+                rng.shuffle(options)
+                stem = self._t(f"以下哪项属于{role}？", f"Which of these belongs to “{role}”?")
+                items.append(Item("choice", stem, options, [right], "", Source.of(u), kind="duty"))
+        return items
+
+    def _multi(self, rng: random.Random) -> list[Item]:
+        items = []
+        permitted = [(a, c) for c in self.clauses if (a := action(c.text, PERMIT))]
+        forbidden = [(a, c) for c in self.clauses if (a := action(c.text, FORBID))]
+        for right, pool, kind, stem in (
+            (forbidden, permitted, "forbidden", self._t("根据制度规定，以下哪些做法是禁止的？（多选）",
+                                                       "Under the policies, which of these are forbidden? (choose all)")),
+            (permitted, forbidden, "permitted", self._t("根据制度规定，以下哪些做法是允许的？（多选）",
+                                                       "Under the policies, which of these are permitted? (choose all)")),
+        ):
+            if len(right) < 3 or len(pool) < 2:
+                continue
+            for i in range(len(right)):
+                keys = rng.sample(right, rng.choice((2, 3)))
+                if len({c.unit.id for _, c in keys}) < len(keys):
+                    continue
+                wrong = [w for w, _ in rng.sample(pool, 5 - len(keys))]
+                options = [a for a, _ in keys] + wrong
+                rng.shuffle(options)
+                srcs = [Source.of(c.unit) for _, c in keys]
+                items.append(Item("multi", stem, options, [a for a, _ in keys], "", srcs[0], srcs, kind=kind))
+        return items
+
+    def _cloze(self, rng: random.Random) -> list[Item]:
+        items = []
+        for c in self.clauses:
+            m = NUMBER.search(c.text)
+            if m:
+                stem = c.text[:m.start()] + "____" + m.group(2) + c.text[m.end():]
+                items.append(Item("cloze", self._t(f"填空：{stem}", f"Fill in the blank: “{stem}”"), [], [m.group(1)], "",
+                                  Source.of(c.unit), kind="number"))
+            words = [t for t in tokens(c.text) if 2 <= len(t) <= 4 and t not in STOP and c.text.count(t) == 1
+                     and not FORBID.search(t) and not PERMIT.search(t) and not t.isdigit()]
+            if words and (FORBID.search(c.text) or PERMIT.search(c.text) or MUST.search(c.text)):
+                term = max(words, key=lambda t: (-self.frequency.get(t, 0), len(t), t))
+                stem = c.text.replace(term, "____", 1)
+                items.append(Item("cloze", self._t(f"填空：{stem}", f"Fill in the blank: “{stem}”"), [], [term], "",
+                                  Source.of(c.unit), kind="term"))
+        return items
+
+    # --- validation ------------------------------------------------------------------------------
+    def validate(self, item: Item) -> str | None:
+        """Why the item is wrong, or None. Independent of how the item was built: it re-reads the text."""
+        src = norm(item.source.text)
+        yes, no = self._tf_options()
+        if item.type == "tf":
+            statement = re.sub(r"^(判断正误：|True or false\? The policy says: “)", "", item.stem).rstrip("”")
+            if item.kind == "duty":
+                duty = re.search(r"“(.+)”", item.stem.split("includes")[-1] if self.lang == "en" else item.stem, re.S)
+                if not duty:
+                    return "tf: no quoted duty"
+                listed = {norm(without_marker(u.text)) for u in self.roles.get(self._role_of(item), [])}
+                holds = norm(duty.group(1)) in listed
+            else:
+                holds = norm(statement) in src
+                if item.answer == [no] and norm(statement) in self.doc_norm[item.source.doc_id]:
+                    return "tf: a 'false' statement occurs in the document"
+            if (item.answer == [yes]) != holds:
+                return "tf: key does not follow from the text"
+        elif item.type in ("choice", "multi"):
+            if len(set(item.options)) != len(item.options) or not set(item.answer) <= set(item.options):
+                return f"{item.type}: duplicate options or key not among them"
+            texts = [norm(s.text) for s in (item.sources or [item.source])]
+            if not all(any(norm(a) in t for t in texts) for a in item.answer):
+                return f"{item.type}: a key is not in its source"
+            for wrong in set(item.options) - set(item.answer):
+                if any(norm(wrong) in t for t in texts):
+                    return f"{item.type}: a distractor is also in the source"
+                if item.kind in ("permitted", "forbidden") and self._says(wrong, item.kind):
+                    return f"{item.type}: a distractor is also {item.kind} somewhere"
+                if item.kind == "duty" and norm(wrong) in {norm(without_marker(u.text).rstrip("；;。"))
+                                                          for u in self.roles.get(self._role_of(item), [])}:
+                    return f"{item.type}: a distractor is also a duty of this role"
+        elif item.type == "cloze":
+            blank = re.sub(r"^(填空：|Fill in the blank: “)", "", item.stem).rstrip("”")
+            if "____" not in blank or norm(blank.replace("____", item.answer[0], 1)) not in src:
+                return "cloze: the filled-in text is not in the source"
+        return None
+
+    def _role_of(self, item: Item) -> str:
+        return topic(self.by_id[item.source.unit_id])
+
+    def _says(self, phrase: str, kind: str) -> bool:
+        """Does some clause permit (kind=permitted) or forbid (kind=forbidden) this very action?"""
+        wanted = norm(phrase)
+        return any(wanted in clause for clause in self.said[kind])
+
+
+def item_id(item: Item) -> str:
+    return hashlib.sha1(f"{item.type}|{item.stem}|{'|'.join(item.options)}".encode()).hexdigest()[:10]
+
+
+@dataclass
+class Quiz:
+    items: list[Item]
+    dropped: Counter  # validation failures, by reason
+    duplicates: int
+
+
+def make_quiz(units: list[Unit], n: int, types: tuple[str, ...] = TYPES, seed: int = 0, lang: str = "zh",
+              docs: list[str] | None = None) -> Quiz:
+    """n validated items, spread over the documents and types asked for; the same seed gives the same quiz."""
+    known = sorted({u.doc_id for u in units})
+    if docs:
+        unknown = [d for d in docs if d not in known]
+        if unknown:
+            raise QuizError(f"unknown document id(s): {', '.join(unknown)} (known: {', '.join(known)})")
+        units = [u for u in units if u.doc_id in docs]
+    if n <= 0:
+        raise QuizError("--n must be a positive number of items")
+    bad = [t for t in types if t not in TYPES]
+    if bad or not types:
+        raise QuizError(f"unknown item type(s): {', '.join(bad) or '(none)'}; choose from {', '.join(TYPES)}")
+    rng = random.Random(seed)
+    gen = Generator(units, lang)
+    dropped: Counter = Counter()
+    pools: dict[tuple[str, str], list[Item]] = {}
+    seen: set[str] = set()
+    duplicates = 0
+    for kind in types:
+        for item in gen.candidates(kind, rng):
+            reason = gen.validate(item)
+            if reason:
+                dropped[reason] += 1
+                continue
+            key = norm(item.stem) + "|" + "|".join(sorted(norm(a) for a in item.answer))
+            if key in seen:
+                duplicates += 1
+                continue
+            seen.add(key)
+            item.explanation = _explain(item.sources or [item.source], lang)
+            item.lang = lang
+            item.id = item_id(item)
+            pools.setdefault((kind, item.source.doc_id), []).append(item)
+    available = sum(len(p) for p in pools.values())
+    if available < n:
+        raise QuizError(f"only {available} valid items can be made from the selected documents and types; asked for {n}")
+    for pool in pools.values():
+        rng.shuffle(pool)
+    # round-robin over (type, document) so that every type and document is represented
+    order = sorted(pools)
+    rng.shuffle(order)
+    items: list[Item] = []
+    while len(items) < n:
+        for key in order:
+            if pools[key] and len(items) < n:
+                items.append(pools[key].pop())
+    return Quiz(items, dropped, duplicates)
