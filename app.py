@@ -136,6 +136,51 @@ def cmd_quiz(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit(args: argparse.Namespace) -> int:
+    from audit.log import AuditLog
+
+    log = AuditLog(get_settings().audit_url)
+    rows = log.search(since=args.since or "", until=args.until or "", user=args.user or "", verdict=args.verdict or "",
+                      doc=args.doc or "", feedback_filter=args.feedback or "", review=args.review or "")
+    if args.action == "stats":
+        stats = log.stats(rows)
+        if args.json:
+            text = json.dumps(stats, ensure_ascii=False, indent=1) + "\n"
+        else:
+            text = "\n".join([
+                f"answers: {stats['answers']}  reviewed: {stats['reviewed']}  flagged: {stats['flagged_share']:.1%}",
+                "per day: " + ", ".join(f"{d} {n}" for d, n in stats["per_day"].items()),
+                "verdicts: " + ", ".join(f"{v} {n}" for v, n in stats["verdicts"].items()),
+                "most cited: " + ", ".join(f"{u} {n}" for u, n in stats["most_cited"]),
+                "not covered (gaps in the policies):", *(f"  {q}" for q in stats["not_covered_questions"]),
+            ]) + "\n"
+    elif args.format == "csv":
+        text = log.to_csv(rows)
+    else:
+        text = log.to_jsonl(log.gold_rows(rows) if args.format == "gold" else rows)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8-sig" if args.format == "csv" else "utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_user(args: argparse.Namespace) -> int:
+    import getpass
+    import os
+
+    from auth.users import add_user
+
+    password = os.environ.get("POLICYQA_PASSWORD") or getpass.getpass(f"password for {args.name}: ")
+    try:
+        add_user(get_settings().users_path, args.name, args.role, password)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"user {args.name} ({args.role}) saved in {get_settings().users_path} (password stored hashed)")
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from eval.runner import main as run_eval
 
@@ -182,6 +227,27 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--lang", choices=["zh", "en"], default="zh", help="en: English stems quoting the Chinese articles")
     p.add_argument("--out", help="file to write (default: standard output)")
     p.set_defaults(func=cmd_quiz)
+
+    p = sub.add_parser("audit", help="export the audit trail or print its statistics")
+    p.add_argument("action", choices=["export", "stats"])
+    p.add_argument("--format", choices=["csv", "jsonl", "gold"], default="jsonl",
+                   help="export as CSV, JSONL, or supervisors' corrections as gold questions for eval/")
+    p.add_argument("--since", help="YYYY-MM-DD")
+    p.add_argument("--until", help="YYYY-MM-DD")
+    p.add_argument("--user")
+    p.add_argument("--verdict")
+    p.add_argument("--doc", help="a document id among the citations")
+    p.add_argument("--feedback", choices=["up", "down", "comment", "none"])
+    p.add_argument("--review", choices=["unreviewed", "correct", "incorrect", "follow_up"])
+    p.add_argument("--json", action="store_true", help="stats as JSON")
+    p.add_argument("--out", help="file to write (default: standard output)")
+    p.set_defaults(func=cmd_audit)
+
+    p = sub.add_parser("user", help="add or replace a user (password from POLICYQA_PASSWORD or a prompt)")
+    p.add_argument("action", choices=["add"])
+    p.add_argument("name")
+    p.add_argument("--role", required=True, choices=["broker", "trainer", "supervisor", "admin"])
+    p.set_defaults(func=cmd_user)
 
     p = sub.add_parser("eval", help="run the gold question sets and print the metrics")
     p.add_argument("--set", action="append", dest="sets", help="gold set file (JSONL); default: eval/gold.jsonl")

@@ -50,6 +50,8 @@ class Settings:
     keep_builds: int = 2
     # The audit trail: any SQLAlchemy URL; default an SQLite file beside the index.
     database_url: str = field(default_factory=lambda: _env("DATABASE_URL", ""))
+    # Users and roles (auth/users.py): a JSON file outside the repository; none means single-user.
+    users_file: str = field(default_factory=lambda: _env("POLICYQA_USERS_FILE", ""))  # default: data dir/users.json
     host: str = field(default_factory=lambda: _env("POLICYQA_HOST", "127.0.0.1"))
     port: int = field(default_factory=lambda: int(_env("POLICYQA_PORT", "7860")))
 
@@ -60,6 +62,10 @@ class Settings:
     @property
     def audit_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'audit.sqlite'}"
+
+    @property
+    def users_path(self) -> Path:
+        return Path(self.users_file) if self.users_file else self.data_dir / "users.json"
 
     @property
     def cache_path(self) -> Path:

@@ -11,6 +11,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from audit.log import AuditLog
+from auth.users import Users
 from config import Settings
 from indexer.build import (
     BuildReport,
@@ -33,6 +34,7 @@ class Service:
         self.store = IndexStore(settings.index_dir, settings.keep_builds)
         self._assistant = Assistant.open(settings)
         self.audit = AuditLog(settings.audit_url)
+        self.users = Users.load(settings.users_path)
         self._swap = threading.Lock()  # reopening the index
         self._build = threading.Lock()  # one rebuild at a time
         # One answer at a time: the embedding engines are not known to be thread-safe, and an answer
@@ -67,6 +69,15 @@ class Service:
 
     def feedback(self, answer_id: str, rating: int, comment: str = "", *, user: str = "local") -> None:
         self.audit.add_feedback(answer_id, user=user, rating=rating, comment=comment)
+
+    def review(self, answer_id: str, *, reviewer: str, status: str, right_units: list[str] | None = None,
+               right_verdict: str = "", note: str = "") -> None:
+        """Record a supervisor's review; the right units must exist in the index."""
+        unknown = [u for u in right_units or [] if u not in self.assistant.index.by_id]
+        if unknown:
+            raise ValueError(f"unknown unit id(s): {', '.join(unknown)}")
+        self.audit.add_review(answer_id, reviewer=reviewer, status=status, right_units=right_units,
+                              right_verdict=right_verdict, note=note)
 
     def neighbours(self, unit_id: str, n: int = 1) -> list[Unit]:
         """The units around one unit in its document: the context a citation card opens to."""

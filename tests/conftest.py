@@ -64,20 +64,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def web_server(built, settings, tmp_path_factory):
-    """The real app (`python app.py serve`) on a free localhost port, over a copy of the session's
-    corpus and index, so uploads and removals in a test module touch nothing else."""
+def start_app(settings, tmp_path_factory, extra_env: dict | None = None):
+    """Start `python app.py serve` on a free port over a copy of the session's corpus and index;
+    yields a dict with url, corpus and data, and stops the server afterwards."""
     import subprocess
     import time
+    import urllib.error
     import urllib.request
 
     base = tmp_path_factory.mktemp("server")
     shutil.copytree(settings.corpus_dir, base / "corpus")
-    shutil.copytree(settings.data_dir, base / "data")
+    shutil.copytree(settings.data_dir, base / "data", ignore=shutil.ignore_patterns("audit.sqlite*", "users.json"))
     port = free_port()
-    env = os.environ | {"POLICYQA_CORPUS": str(base / "corpus"), "POLICYQA_DATA": str(base / "data")}
-    log = open(base / "server.log", "w")
+    env = os.environ | {"POLICYQA_CORPUS": str(base / "corpus"), "POLICYQA_DATA": str(base / "data")} | (extra_env or {})
+    log = open(base / "server.log", "w")  # noqa: SIM115 (closed when the server stops)
     proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "serve", "--port", str(port)],
                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
@@ -86,15 +86,87 @@ def web_server(built, settings, tmp_path_factory):
         try:
             urllib.request.urlopen(url, timeout=2)
             break
+        except urllib.error.HTTPError:  # answering (e.g. a login page)
+            break
         except OSError:
             if proc.poll() is not None or time.time() > deadline:
                 proc.kill()
                 pytest.fail("the app did not start:\n" + (base / "server.log").read_text())
             time.sleep(0.3)
-    yield {"url": url, "corpus": base / "corpus", "data": base / "data"}
-    proc.terminate()
     try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
+        yield {"url": url, "corpus": base / "corpus", "data": base / "data"}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def web_server(built, settings, tmp_path_factory):
+    """The real app on a free localhost port, single-user (no users configured)."""
+    yield from start_app(settings, tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A real PostgreSQL server: POLICYQA_TEST_POSTGRES_URL if set, otherwise a private cluster this
+    fixture initialises and starts on a free localhost port (Debian's postgresql package)."""
+    import subprocess
+    import tempfile
+    import time
+
+    given = os.environ.get("POLICYQA_TEST_POSTGRES_URL")
+    if given:
+        yield given
+        return
+    bins = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
+    if not bins:
+        pytest.fail("PostgreSQL is not installed: apt-get install postgresql (.ci/run does)")
+    pg = bins[-1]
+    base = Path(tempfile.mkdtemp(prefix="policyqa-pg-"))
+    os.chmod(base, 0o777)
+    as_pg = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []  # postgres refuses to run as root
+    subprocess.run([*as_pg, str(pg / "initdb"), "-D", str(base / "data"), "-A", "trust", "-U", "policyqa",
+                    "--no-sync", "-E", "UTF8"], check=True, capture_output=True)
+    port = free_port()
+    log = open(base / "postgres.log", "w")  # noqa: SIM115
+    proc = subprocess.Popen([*as_pg, str(pg / "postgres"), "-D", str(base / "data"), "-p", str(port),
+                             "-k", str(base), "-h", "127.0.0.1", "-c", "fsync=off", "-c", "max_connections=100"],
+                            stdout=log, stderr=subprocess.STDOUT)
+    for _ in range(100):
+        ready = subprocess.run([str(pg / "pg_isready"), "-h", "127.0.0.1", "-p", str(port)], capture_output=True, check=False)
+        if ready.returncode == 0:
+            break
+        time.sleep(0.2)
+    else:
         proc.kill()
-    log.close()
+        pytest.fail("PostgreSQL did not start:\n" + (base / "postgres.log").read_text())
+    subprocess.run([str(pg / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "policyqa", "policyqa"], check=True)
+    try:
+        yield f"postgresql+psycopg://policyqa@127.0.0.1:{port}/policyqa"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        log.close()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def audit_url(request, tmp_path):
+    """A fresh, empty audit database on each backend."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'audit.sqlite'}"
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    server = request.getfixturevalue("postgres_url")
+    name = "audit_" + uuid.uuid4().hex[:12]
+    engine = create_engine(server, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    engine.dispose()
+    return server.rsplit("/", 1)[0] + "/" + name

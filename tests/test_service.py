@@ -20,7 +20,7 @@ def test_every_answer_is_recorded_with_its_evidence(service):
     assert stored["question"] == answer.question and stored["answer"] == answer.answer
     assert [c["id"] for c in stored["citations"]] == [c.id for c in answer.citations]
     assert stored["index_version"].startswith(service.assistant.index.meta["fingerprint"])
-    assert stored["answerer"] == "rules" and '"weights"' in stored["settings"]
+    assert stored["answerer"] == "rules" and "weights" in stored["settings"]
 
 
 def test_feedback_is_appended_and_checked(service):

@@ -78,24 +78,26 @@ def shot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
+BOTS = ".message-row.bot-row, .message.bot"
+
+
 def ask(page, question: str) -> None:
-    before = page.locator(".message-row, .message").count()
+    """Send a question and wait until its own answer (not the previous one) is complete."""
+    before = page.locator(BOTS).count()
     box = page.locator("#question textarea")
     box.fill(question)
     box.press("Enter")
     page.wait_for_function(
-        "n => document.querySelectorAll('.message-row, .message').length > n", arg=before, timeout=15000)
-    # the last answer is complete once its cards (or its refusal) are rendered
-    page.wait_for_function(
-        """() => { const bots = document.querySelectorAll('.message-row.bot-row, .message.bot');
-                   const last = bots[bots.length - 1];
-                   return last && (last.querySelector('.pq-card, .pq-related, .pq-error')
-                                   || (last.querySelector('.pq-not_covered'))); }""", timeout=15000)
+        """([selector, n]) => { const bots = document.querySelectorAll(selector);
+               if (bots.length <= n) return false;
+               const last = bots[bots.length - 1];
+               return !!(last.querySelector('.pq-card, .pq-related, .pq-error, .pq-not_covered')); }""",
+        arg=[BOTS, before], timeout=30000)
     last_answer(page).scroll_into_view_if_needed()
 
 
 def last_answer(page):
-    return page.locator(".message-row.bot-row, .message.bot").last
+    return page.locator(BOTS).last
 
 
 def test_chat_shows_verdict_badge_and_the_article_card(page):
@@ -192,7 +194,7 @@ def test_removing_the_uploaded_document_removes_its_units(page, web_server):
     page.locator("#remove-doc input").click()
     page.get_by_role("option", name="礼品管理办法（礼品管理办法）").click()
     page.locator("#remove").click()
-    page.get_by_text("已删除").wait_for(timeout=60000)
+    page.get_by_text("已删除").wait_for(timeout=120000)
     shot(page, "10-removed")
     assert not (web_server["corpus"] / "礼品管理办法.txt").exists()
     page.get_by_role("tab", name="问答").click()
@@ -212,7 +214,7 @@ def test_quiz_tab_previews_and_downloads_a_gift_file(page, tmp_path):
     page.locator("#quiz-format input").click()
     page.get_by_role("option", name="Moodle GIFT").click()
     page.locator("#quiz-go").click()
-    page.locator("#quiz-status").filter(has_text="生成 12 题").wait_for(timeout=20000)
+    page.locator("#quiz-status").filter(has_text="生成 12 题").wait_for(timeout=60000)
     assert "答案与依据" in page.locator("#quiz-preview").inner_text()
     shot(page, "11-quiz")
     with page.expect_download() as download:
@@ -222,5 +224,5 @@ def test_quiz_tab_previews_and_downloads_a_gift_file(page, tmp_path):
     assert len(parse_gift(path.read_text(encoding="utf-8"))) == 12
     page.locator("#quiz-n input").fill("5000")  # more than the corpus supports: a clear message, no file
     page.locator("#quiz-go").click()
-    page.locator("#quiz-status").filter(has_text="only").wait_for(timeout=20000)
+    page.locator("#quiz-status").filter(has_text="only").wait_for(timeout=60000)
     assert page.locator("#quiz-download").is_hidden()

@@ -1,0 +1,128 @@
+"""Users and roles, enforced by the real server over HTTP: through gradio_client for the API
+endpoints, and with raw HTTP for the events behind the tabs (which a browser's page calls too)."""
+from __future__ import annotations
+
+import json
+import uuid
+
+import httpx
+import pytest
+
+from auth.users import ROLES, add_user, check_password, hash_password
+
+PASSWORD = "correct horse battery"
+USERS = {role: f"{role}1" for role in ROLES}
+# endpoint → the roles that may use it
+API = {
+    "/ask": set(ROLES),
+    "/kb_documents": set(ROLES),
+    "/quiz": {"trainer", "supervisor", "admin"},
+    "/audit_search": {"supervisor", "admin"},
+    "/audit_stats": {"supervisor", "admin"},
+    "/audit_export": {"supervisor", "admin"},
+    "/audit_review": {"supervisor", "admin"},
+    "/kb_remove": {"admin"},
+}
+# button elem_id behind a tab → the roles that may use it
+EVENTS = {"audit-search": {"supervisor", "admin"}, "quiz-go": {"trainer", "supervisor", "admin"},
+          "remove": {"admin"}, "send": set(ROLES)}
+
+
+def test_passwords_are_stored_hashed(tmp_path):
+    path = tmp_path / "users.json"
+    add_user(path, "eve", "broker", PASSWORD)
+    stored = json.loads(path.read_text())["users"]["eve"]
+    assert PASSWORD not in path.read_text() and stored["password_hash"].startswith("pbkdf2_sha256$")
+    assert check_password(PASSWORD, stored["password_hash"]) and not check_password("wrong", stored["password_hash"])
+    assert hash_password(PASSWORD) != hash_password(PASSWORD)  # salted
+    with pytest.raises(ValueError):
+        add_user(path, "mallory", "root", PASSWORD)
+
+
+@pytest.fixture(scope="module")
+def secured(built, settings, tmp_path_factory):
+    from conftest import start_app
+
+    users = tmp_path_factory.mktemp("users") / "users.json"
+    for role, name in USERS.items():
+        add_user(users, name, role, PASSWORD)
+    yield from start_app(settings, tmp_path_factory, {"POLICYQA_USERS_FILE": str(users)})
+
+
+def client_for(server, role):
+    from gradio_client import Client
+
+    return Client(server["url"], auth=(USERS[role], PASSWORD), verbose=False)
+
+
+def call(client, endpoint: str, answer_id: str):
+    args = {
+        "/ask": ("我能以公司名义和客户签合同吗？", ""),
+        "/kb_documents": (),
+        "/quiz": (3, "tf", 1, "zh", "", "json"),
+        "/audit_search": (),
+        "/audit_stats": (),
+        "/audit_export": ("csv",),
+        "/audit_review": (answer_id, "correct", "", "", "checked"),
+        "/kb_remove": ("no-such-document",),
+    }[endpoint]
+    return client.predict(*args, api_name=endpoint)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_reaches_exactly_its_api_endpoints(secured, role):
+    client = client_for(secured, role)
+    answer = client.predict("Can I accept a gift from a client?", "", api_name="/ask")
+    assert answer["citations"][0]["label"] == "第三十条"
+    for endpoint, allowed in API.items():
+        if role in allowed:
+            result = call(client, endpoint, answer["id"])
+            assert result is not None, endpoint
+            if endpoint == "/kb_remove":
+                assert "无法删除" in result  # allowed, and a bad id changes nothing
+        else:
+            with pytest.raises(Exception, match="无权限|Not allowed"):
+                call(client, endpoint, answer["id"])
+
+
+def test_without_login_nothing_is_served(secured):
+    assert httpx.post(secured["url"] + "gradio_api/call/ask", json={"data": ["合同", ""]}).status_code in (401, 403)
+    assert httpx.get(secured["url"] + "config").status_code in (401, 403)
+
+
+def _call_event(server, role: str, elem_id: str, data_for) -> str:
+    """Log in with the role's password and fire the event behind a button, as the page would."""
+    with httpx.Client(base_url=server["url"], timeout=60) as http:
+        assert http.post("login", data={"username": USERS[role], "password": PASSWORD}).status_code == 200
+        config = http.get("config").json()
+        prefix = config["api_prefix"].lstrip("/")
+        button = next(c["id"] for c in config["components"] if c.get("props", {}).get("elem_id") == elem_id)
+        fn = next(i for i, d in enumerate(config["dependencies"]) if [button, "click"] in d["targets"])
+        session = uuid.uuid4().hex[:10]
+        data = data_for(len(config["dependencies"][fn]["inputs"]))
+        http.post(f"{prefix}/queue/join", json={"data": data, "fn_index": fn, "trigger_id": button,
+                                                "session_hash": session, "event_data": None}).raise_for_status()
+        with http.stream("GET", f"{prefix}/queue/data", params={"session_hash": session}) as stream:
+            for line in stream.iter_lines():
+                if line.startswith("data:"):
+                    message = json.loads(line[5:])
+                    if message.get("msg") == "process_completed":
+                        return json.dumps(message, ensure_ascii=False)
+    raise AssertionError("no answer from the queue")
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_is_refused_the_tab_events_it_may_not_use(secured, role):
+    for elem_id, allowed in EVENTS.items():
+        def data(n, elem_id=elem_id):
+            if elem_id == "send":
+                return ["我能以公司名义和客户签合同吗？", [], []]
+            if elem_id == "quiz-go":
+                return [3, [], ["tf"], 0, "json", "zh"]
+            return [""] * n if elem_id != "remove" else [None]  # nothing chosen: only the guard can refuse
+
+        outcome = _call_event(secured, role, elem_id, data)
+        if role in allowed:
+            assert '"success": true' in outcome, (role, elem_id, outcome[:300])
+        else:
+            assert '"success": false' in outcome and "无权限" in outcome, (role, elem_id, outcome[:300])

@@ -1,0 +1,168 @@
+"""审计: supervisors filter the answers, open one with its evidence, review it, export, see statistics."""
+from __future__ import annotations
+
+import json
+
+import gradio as gr
+
+from audit.log import REVIEW_STATUSES
+from qa.verdict import VERDICTS
+from service import Service
+from ui.common import Guard, download, esc
+
+FEEDBACK = [("全部", ""), ("👍", "up"), ("👎", "down"), ("有评论", "comment"), ("无反馈", "none")]
+REVIEW = [("全部", ""), ("未审核", "unreviewed"), ("正确", "correct"), ("错误", "incorrect"), ("需跟进", "follow_up")]
+STATUS_LABEL = {"correct": "正确", "incorrect": "错误", "follow_up": "需跟进", "unreviewed": "未审核"}
+
+
+class AuditTab:
+    def __init__(self, service: Service, guard: Guard) -> None:
+        self.service = service
+        self.guard = guard
+
+    def _rows(self, since, until, user, verdict, doc, feedback, review) -> list[dict]:
+        return self.service.audit.search(since=(since or "").strip(), until=(until or "").strip(),
+                                         user=(user or "").strip(), verdict=verdict or "", doc=doc or "",
+                                         feedback_filter=feedback or "", review=review or "")
+
+    def search(self, since, until, user, verdict, doc, feedback, review, request: gr.Request):
+        self.guard(request, "audit")
+        rows = self._rows(since, until, user, verdict, doc, feedback, review)
+        table = [[r["created"][:19].replace("T", " "), r["user"], r["channel"], r["question"], r["verdict"],
+                  " ".join(c["label"] for c in r["citations"]), r["thumbs"], STATUS_LABEL[r["review_status"]], r["id"]]
+                 for r in rows]
+        return table, f"共 {len(rows)} 条回答"
+
+    def open(self, answer_id: str, request: gr.Request) -> str:
+        """One answer with its evidence: the cited units' text, feedback and the review history."""
+        self.guard(request, "audit")
+        row = self.service.audit.answer((answer_id or "").strip())
+        if row is None:
+            return "没有这条回答。"
+        index = self.service.assistant.index
+        understood = f"**理解为**：{esc(row['resolved'])}" if row["resolved"] != row["question"] else ""
+        provenance = (f"用户 {esc(row['user'])} · {row['channel']} · {row['created']} · 索引 {row['index_version']} · "
+                      f"回答者 {row['answerer']} · {row['latency_ms']} ms")
+        lines = [f"**问题**：{esc(row['question'])}", understood, f"**回答**（{row['verdict']}）：{esc(row['answer'])}",
+                 provenance, "", "**依据条文**："]
+        for c in row["citations"]:
+            unit = index.by_id.get(c["id"])
+            text = unit.text if unit else "（此条文已不在当前索引中）"
+            lines.append(f"- `{c['id']}` 得分 {c['score']}：{esc(text)}")
+        if row["related"]:
+            lines.append("**相关（非依据）**：" + "、".join(f"`{c['id']}`" for c in row["related"]))
+        for f in row["feedback"]:
+            lines.append(f"- 反馈 {'👍' if f['rating'] > 0 else '👎' if f['rating'] < 0 else '💬'} {esc(f['user'])}："
+                         f"{esc(f['comment'])}")
+        for r in row["reviews"]:
+            lines.append(f"- 审核 {STATUS_LABEL[r['status']]} · {esc(r['reviewer'])} · {r['created'][:19]}："
+                         f"{esc(r['note'])} {r['right_units'] or ''} {r['right_verdict']}")
+        return "\n".join(lines)
+
+    def pick(self, table, event: gr.SelectData) -> str:
+        """Clicking a row of the results opens that answer."""
+        row = event.index[0] if isinstance(event.index, (list, tuple)) else event.index
+        try:
+            return table.iloc[row, -1] if hasattr(table, "iloc") else table[row][-1]
+        except (IndexError, KeyError):
+            return ""
+
+    def review(self, answer_id: str, status: str, units: str, verdict: str, note: str, request: gr.Request) -> str:
+        reviewer = self.guard(request, "audit")
+        right = [u.strip() for u in (units or "").replace("，", ",").split(",") if u.strip()]
+        try:
+            self.service.review((answer_id or "").strip(), reviewer=reviewer, status=status, right_units=right,
+                                right_verdict=verdict or "", note=note or "")
+        except (KeyError, ValueError) as exc:
+            return f"❌ {esc(str(exc))}"
+        return f"✅ 已记录审核：{STATUS_LABEL[status]}"
+
+    def export(self, fmt: str, since, until, user, verdict, doc, feedback, review, request: gr.Request):
+        self.guard(request, "audit")
+        rows = self._rows(since, until, user, verdict, doc, feedback, review)
+        log = self.service.audit
+        if fmt == "csv":
+            return gr.update(value=download(log.to_csv(rows), "audit.csv", "utf-8-sig"), visible=True)
+        if fmt == "gold":
+            return gr.update(value=download(log.to_jsonl(log.gold_rows(rows)), "gold-from-audit.jsonl"), visible=True)
+        return gr.update(value=download(log.to_jsonl(rows), "audit.jsonl"), visible=True)
+
+    def stats(self, request: gr.Request) -> str:
+        self.guard(request, "audit")
+        s = self.service.audit.stats()
+        lines = [f"**回答总数** {s['answers']} · **已审核** {s['reviewed']} · **被标记比例** {s['flagged_share']:.1%}",
+                 "**每日回答数**：" + "，".join(f"{d} {n}" for d, n in s["per_day"].items()),
+                 "**结论分布**：" + "，".join(f"{v} {n}" for v, n in s["verdicts"].items()),
+                 "**最常引用条文**：" + "，".join(f"`{u}` {n}" for u, n in s["most_cited"]),
+                 "**制度未涵盖的问题（制度缺口）**："] + [f"- {esc(q)}" for q in s["not_covered_questions"][:50]]
+        return "\n\n".join(lines)
+
+    # --- API (supervisors and admins) ------------------------------------------------------------
+    def api_search(self, since: str = "", until: str = "", user: str = "", verdict: str = "", doc: str = "",
+                   feedback: str = "", review: str = "", request: gr.Request = None) -> list[dict]:
+        """Answers in the audit trail matching the filters, newest first."""
+        self.guard(request, "audit")
+        return self._rows(since, until, user, verdict, doc, feedback, review)
+
+    def api_review(self, answer_id: str, status: str, right_units: str = "", right_verdict: str = "", note: str = "",
+                   request: gr.Request = None) -> str:
+        """Record a review: status correct | incorrect | follow_up; right_units comma-separated unit ids."""
+        return self.review(answer_id, status, right_units, right_verdict, note, request)
+
+    def api_export(self, fmt: str = "jsonl", request: gr.Request = None) -> str:
+        """The whole audit trail as CSV or JSONL text, or the corrections as gold questions (fmt=gold)."""
+        self.guard(request, "audit")
+        log = self.service.audit
+        rows = log.search()
+        return log.to_csv(rows) if fmt == "csv" else log.to_jsonl(log.gold_rows(rows) if fmt == "gold" else rows)
+
+    def api_stats(self, request: gr.Request = None) -> dict:
+        """Answers per day, verdict mix, flagged share, most-cited articles, not_covered questions."""
+        self.guard(request, "audit")
+        return json.loads(json.dumps(self.service.audit.stats(), ensure_ascii=False))
+
+    def build(self, demo: gr.Blocks) -> None:
+        docs = [("全部", "")] + [(d["id"], d["id"]) for d in self.service.documents()]
+        with gr.Row():
+            since = gr.Textbox(label="起始日期", placeholder="2026-11-01", elem_id="audit-since")
+            until = gr.Textbox(label="截止日期", placeholder="2026-11-30", elem_id="audit-until")
+            user = gr.Textbox(label="用户", elem_id="audit-user")
+            verdict = gr.Dropdown(label="结论", choices=[("全部", "")] + [(v, v) for v in VERDICTS], value="")
+            doc = gr.Dropdown(label="文档", choices=docs, value="")
+            feedback = gr.Dropdown(label="反馈", choices=FEEDBACK, value="")
+            review = gr.Dropdown(label="审核状态", choices=REVIEW, value="", elem_id="audit-review-filter")
+        filters = [since, until, user, verdict, doc, feedback, review]
+        go = gr.Button("查询", variant="primary", elem_id="audit-search")
+        count = gr.Markdown(elem_id="audit-count")
+        table = gr.Dataframe(headers=["时间", "用户", "渠道", "问题", "结论", "依据", "👍/👎", "审核", "ID"],
+                             interactive=False, wrap=True, max_height=360, elem_id="audit-table")
+        answer_id = gr.Textbox(label="回答 ID（点表格中的一行即可打开）", elem_id="audit-answer-id")
+        detail = gr.Markdown(elem_id="audit-detail")
+        with gr.Row():
+            status = gr.Radio(label="审核结论", choices=[(STATUS_LABEL[s], s) for s in REVIEW_STATUSES], value="correct",
+                              elem_id="audit-status")
+            units = gr.Textbox(label="正确条文 ID（错误时填，逗号分隔，如 p1:第二十五条）", elem_id="audit-units")
+            right = gr.Dropdown(label="正确结论（错误时填）", choices=[("", "")] + [(v, v) for v in VERDICTS], value="")
+        note = gr.Textbox(label="备注", elem_id="audit-note")
+        submit = gr.Button("提交审核", elem_id="audit-submit")
+        result = gr.Markdown(elem_id="audit-result")
+        with gr.Row():
+            fmt = gr.Radio(label="导出", choices=[("CSV", "csv"), ("JSONL", "jsonl"), ("评测题（JSONL）", "gold")],
+                           value="csv", elem_id="audit-format")
+            exporting = gr.Button("导出当前筛选结果", elem_id="audit-export")
+            file = gr.DownloadButton("下载导出文件", visible=False, elem_id="audit-download")
+        stats = gr.Markdown(elem_id="audit-stats")
+        refresh = gr.Button("刷新统计", elem_id="audit-refresh-stats")
+
+        go.click(self.search, filters, [table, count], api_visibility="private")
+        table.select(self.pick, [table], answer_id, api_visibility="private").then(
+            self.open, [answer_id], detail, api_visibility="private")
+        answer_id.submit(self.open, [answer_id], detail, api_visibility="private")
+        submit.click(self.review, [answer_id, status, units, right, note], result, api_visibility="private").then(
+            self.open, [answer_id], detail, api_visibility="private")
+        exporting.click(self.export, [fmt, *filters], file, api_visibility="private")
+        refresh.click(self.stats, None, stats, api_visibility="private")
+        gr.api(self.api_search, api_name="audit_search")
+        gr.api(self.api_review, api_name="audit_review")
+        gr.api(self.api_export, api_name="audit_export")
+        gr.api(self.api_stats, api_name="audit_stats")

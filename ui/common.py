@@ -1,0 +1,39 @@
+"""What every tab shares: HTML escaping, the permission guard, files handed to the browser."""
+from __future__ import annotations
+
+import html
+import tempfile
+from pathlib import Path
+
+import gradio as gr
+
+from auth.users import Forbidden, Users
+
+
+def esc(text: str) -> str:
+    return html.escape(text or "", quote=True)
+
+
+class Guard:
+    """Server-side permission check for every handler and API endpoint: a role without the right
+    gets an error and nothing is done."""
+
+    def __init__(self, users: Users) -> None:
+        self.users = users
+
+    def __call__(self, request: gr.Request | None, right: str) -> str:
+        name = getattr(request, "username", None) if request is not None else None
+        try:
+            return self.users.require(name, right)
+        except Forbidden as exc:
+            raise gr.Error(str(exc)) from exc
+
+    def may(self, request: gr.Request | None, right: str) -> bool:
+        return self.users.allowed(getattr(request, "username", None) if request is not None else None, right)
+
+
+def download(text: str, name: str, encoding: str = "utf-8") -> str:
+    """Write text to a fresh temporary file for a download button; returns its path."""
+    path = Path(tempfile.mkdtemp(prefix="policyqa-")) / name
+    path.write_text(text, encoding=encoding)
+    return str(path)
