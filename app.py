@@ -103,18 +103,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_quiz(args: argparse.Namespace) -> int:
-    from indexer.store import IndexMissing, IndexStore
+    from indexer.store import IndexMissing, open_store
     from quiz.formats import export
     from quiz.generate import QuizError, make_quiz
 
     settings = get_settings()
     try:
-        units = IndexStore(settings.index_dir).open().units
+        units = open_store(settings).open().units
     except IndexMissing:
         from indexer.build import build_index
 
         build_index(settings)
-        units = IndexStore(settings.index_dir).open().units
+        units = open_store(settings).open().units
     types = tuple(t.strip() for t in args.type.split(",") if t.strip())
     try:
         quiz = make_quiz(units, args.n, types, args.seed, args.lang, args.doc)

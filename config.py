@@ -52,6 +52,9 @@ class Settings:
     database_url: str = field(default_factory=lambda: _env("DATABASE_URL", ""))
     # Users and roles (auth/users.py): a JSON file outside the repository; none means single-user.
     users_file: str = field(default_factory=lambda: _env("POLICYQA_USERS_FILE", ""))  # default: data dir/users.json
+    # A Chroma server for the index (several app instances share it); empty: embedded Chroma on disk.
+    chroma_host: str = field(default_factory=lambda: _env("CHROMA_HOST", ""))
+    chroma_port: int = field(default_factory=lambda: int(_env("CHROMA_PORT", "8000")))
     host: str = field(default_factory=lambda: _env("POLICYQA_HOST", "127.0.0.1"))
     port: int = field(default_factory=lambda: int(_env("POLICYQA_PORT", "7860")))
 

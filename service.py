@@ -7,6 +7,7 @@ the next question notices the new CURRENT pointer and reopens the index, reusing
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -22,20 +23,22 @@ from indexer.build import (
     remove_document,
 )
 from indexer.parse import ParseResult, Unit
-from indexer.store import IndexStore
+from indexer.store import open_store
 from qa.answer import Answer, Assistant
 
-ANSWERER = "rules"  # the rule-based answerer; a language model answerer will name itself here
+ANSWERER = "rules"
+CHECK_EVERY = 0.5  # seconds between looks at the index pointer (a file stat, or a Chroma server call)  # the rule-based answerer; a language model answerer will name itself here
 
 
 class Service:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.store = IndexStore(settings.index_dir, settings.keep_builds)
+        self.store = open_store(settings)
         self._assistant = Assistant.open(settings)
         self.audit = AuditLog(settings.audit_url)
         self.users = Users.load(settings.users_path)
         self._swap = threading.Lock()  # reopening the index
+        self._checked = 0.0
         self._build = threading.Lock()  # one rebuild at a time
         # One answer at a time: the embedding engines are not known to be thread-safe, and an answer
         # takes tens of milliseconds, so queueing costs the web app's users nothing they would notice.
@@ -43,10 +46,14 @@ class Service:
 
     @property
     def assistant(self) -> Assistant:
-        current = self.store.current_dir()
-        if current is not None and current != self._assistant.index.build_dir:
+        now = time.monotonic()
+        if now - self._checked < CHECK_EVERY:
+            return self._assistant
+        self._checked = now
+        current = self.store.current_id()
+        if current is not None and current != self._assistant.index.build_id:
             with self._swap:
-                if current != self._assistant.index.build_dir:
+                if current != self._assistant.index.build_id:
                     old = self._assistant
                     self._assistant = Assistant(self.settings, self.store.open(), old.retriever.embedders,
                                                 old.retriever.weights, old.coverage)
@@ -107,7 +114,10 @@ class Service:
     def add(self, path: Path, doc_id: str | None = None, title: str | None = None,
             progress: Progress | None = None) -> tuple[Document, BuildReport]:
         with self._build:
-            return add_document(self.settings, path, doc_id, title, progress=progress or False)
+            try:
+                return add_document(self.settings, path, doc_id, title, progress=progress or False)
+            finally:
+                self._checked = 0.0  # look at the pointer on the next question
 
     def quiz(self, n: int, types: tuple[str, ...], seed: int = 0, lang: str = "zh", docs: list[str] | None = None):
         """Validated quiz items from the units the index holds (raises quiz.generate.QuizError)."""
@@ -117,4 +127,7 @@ class Service:
 
     def remove(self, doc_id: str, progress: Progress | None = None) -> BuildReport:
         with self._build:
-            return remove_document(self.settings, doc_id, progress=progress or False)
+            try:
+                return remove_document(self.settings, doc_id, progress=progress or False)
+            finally:
+                self._checked = 0.0

@@ -46,7 +46,7 @@ def plain_text_retriever(assistant, settings) -> object:
     from qa.retrieve import Retriever
 
     index = assistant.index
-    plain = Index(index.build_dir, index.meta, index.units, index.tokens)
+    plain = Index(index.build_id, index.meta, index.units, index.tokens, index.collection_of)
     cache = EmbeddingCache(settings.cache_path)
     try:
         for name, embedder in assistant.retriever.embedders.items():

@@ -15,7 +15,7 @@ from config import Settings
 from indexer.embed import EmbeddingCache, make_embedder
 from indexer.loaders import SUPPORTED, DocumentError, read_document
 from indexer.parse import ParseResult, Unit, parse
-from indexer.store import IndexStore
+from indexer.store import open_store
 from indexer.tokenize import tokens
 
 PARSER_VERSION = "2"
@@ -100,7 +100,7 @@ def build_index(settings: Settings, force: bool = False, progress: bool | Progre
     ``progress`` is True for a terminal progress bar, or a function the web app uses for its own."""
     docs = load_manifest(settings.corpus_dir)
     units, report = read_units(settings.corpus_dir, docs)
-    store = IndexStore(settings.index_dir, settings.keep_builds)
+    store = open_store(settings)
     if not units:
         raise DocumentError("no documents could be indexed: " + "; ".join(report.errors or ["corpus is empty"]))
     indexed = [d for d in docs if d.version]

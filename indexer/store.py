@@ -7,6 +7,10 @@
 
 A build is written in full before CURRENT moves to it, so a build that fails half way leaves the
 previous index serving; readers never see a half-written index.
+
+With CHROMA_HOST set, ServerIndexStore keeps the same things in a Chroma server instead (one
+collection per build and embedder, the units in their metadata, the pointer in the metadata of a
+small "policyqa-current" collection), so that several app instances share one index.
 """
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ import os
 import shutil
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,10 +44,11 @@ class IndexMissing(RuntimeError):
 class Index:
     """A published build, opened read-only for retrieval."""
 
-    build_dir: Path
+    build_id: str
     meta: dict
     units: list[Unit]
     tokens: list[list[str]]
+    collection_of: Callable[[str], object]  # embedder name → its Chroma collection in this build
 
     def __post_init__(self) -> None:
         self.by_id = {u.id: u for u in self.units}
@@ -52,7 +58,7 @@ class Index:
 
     def collection(self, embedder: str):
         if embedder not in self._collections:
-            self._collections[embedder] = _client(self.build_dir / "chroma").get_collection(COLLECTION_PREFIX + embedder)
+            self._collections[embedder] = self.collection_of(embedder)
         return self._collections[embedder]
 
     def vectors(self, embedder: str) -> np.ndarray:
@@ -84,6 +90,10 @@ class IndexStore:
     def pointer(self) -> Path:
         return self.index_dir / "CURRENT"
 
+    def current_id(self) -> str | None:
+        build = self.current_dir()
+        return build.name if build else None
+
     def current_dir(self) -> Path | None:
         if not self.pointer.exists():
             return None
@@ -101,12 +111,13 @@ class IndexStore:
         meta = json.loads((build / "meta.json").read_text(encoding="utf-8"))
         rows = json.loads((build / "units.json").read_text(encoding="utf-8"))
         units = [Unit(**{k: v for k, v in row.items() if k != "tokens"}) for row in rows]
-        return Index(build, meta, units, [row["tokens"] for row in rows])
+        return Index(build.name, meta, units, [row["tokens"] for row in rows],
+                     lambda name: _client(build / "chroma").get_collection(COLLECTION_PREFIX + name))
 
-    def write_build(self, units: list[Unit], tokens: list[list[str]], vectors: dict[str, np.ndarray], meta: dict) -> Path:
+    def write_build(self, units: list[Unit], tokens: list[list[str]], vectors: dict[str, np.ndarray], meta: dict) -> str:
         """Write a complete build into a fresh folder and publish it; on any error nothing changes."""
         self.builds.mkdir(parents=True, exist_ok=True)
-        build_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+        build_id = new_build_id()
         build = self.builds / build_id
         try:
             client = _client(build / "chroma")
@@ -137,10 +148,101 @@ class IndexStore:
         tmp.write_text(build_id, encoding="utf-8")
         os.replace(tmp, self.pointer)
         self._prune(keep=build_id)
-        return build
+        return build_id
 
     def _prune(self, keep: str) -> None:
         builds = sorted(p for p in self.builds.iterdir() if p.is_dir())
         old = [p for p in builds if p.name != keep][: max(0, len(builds) - self.keep_builds)]
         for path in old:
             shutil.rmtree(path, ignore_errors=True)
+
+
+def new_build_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+
+
+class ServerIndexStore:
+    """The index in a Chroma server (CHROMA_HOST), shared by every app instance pointing at it."""
+
+    POINTER = "policyqa-current"
+
+    def __init__(self, host: str, port: int, keep_builds: int = 2) -> None:
+        import chromadb
+
+        self.client = chromadb.HttpClient(host=host, port=port, settings=chromadb.Settings(anonymized_telemetry=False))
+        self.keep_builds = keep_builds
+
+    def _pointer(self):
+        return self.client.get_or_create_collection(self.POINTER, embedding_function=None)
+
+    def current_meta(self) -> dict | None:
+        meta = (self._pointer().metadata or {}).get("meta")
+        return json.loads(meta) if meta else None
+
+    def current_id(self) -> str | None:
+        meta = self.current_meta()
+        return meta["build_id"] if meta else None
+
+    def _name(self, build_id: str, embedder: str) -> str:
+        return f"b-{build_id}-{embedder}"
+
+    def open(self) -> Index:
+        from indexer.tokenize import tokens as tokenize
+
+        meta = self.current_meta()
+        if meta is None:
+            raise IndexMissing("no index in the Chroma server yet; run `python app.py index`")
+        build_id = meta["build_id"]
+        stored = self.client.get_collection(self._name(build_id, meta["embedders"][0])).get(
+            include=["documents", "metadatas"])
+        rows = sorted(zip(stored["ids"], stored["documents"], stored["metadatas"]), key=lambda r: r[2]["position"])
+        units = [Unit(id=uid, doc_id=m["doc_id"], doc_title=m["doc_title"], label=m["label"], path=json.loads(m["path_json"]),
+                      text=text, kind=m["kind"], line=m["line"], order=m["order"], stub=m["stub"])
+                 for uid, text, m in rows]
+        return Index(build_id, meta, units, [tokenize(" ".join(u.context(1) + [u.text])) for u in units],
+                     lambda name: self.client.get_collection(self._name(build_id, name)))
+
+    def write_build(self, units: list[Unit], tokens: list[list[str]], vectors: dict[str, np.ndarray], meta: dict) -> str:
+        """Write every collection of the new build, then move the pointer; on any error drop them."""
+        build_id = new_build_id()
+        names = [self._name(build_id, name) for name in vectors]
+        try:
+            for name, matrix in vectors.items():
+                collection = self.client.create_collection(self._name(build_id, name), embedding_function=None,
+                                                           configuration={"hnsw": {"space": "cosine"}})
+                for start in range(0, len(units), 500):
+                    part = units[start:start + 500]
+                    collection.add(
+                        ids=[u.id for u in part], embeddings=matrix[start:start + len(part)],
+                        documents=[u.text for u in part],
+                        metadatas=[{"doc_id": u.doc_id, "doc_title": u.doc_title, "label": u.label,
+                                    "path": " > ".join(u.path), "path_json": json.dumps(u.path, ensure_ascii=False),
+                                    "kind": u.kind, "order": u.order, "line": u.line, "stub": u.stub,
+                                    "position": start + i} for i, u in enumerate(part)],
+                    )
+        except BaseException:
+            for name in names:
+                try:
+                    self.client.delete_collection(name)
+                except Exception:  # noqa: BLE001 (it may never have been made)
+                    pass
+            raise
+        meta = meta | {"build_id": build_id, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        self._pointer().modify(metadata={"meta": json.dumps(meta, ensure_ascii=False)})
+        self._prune(keep=build_id)
+        return build_id
+
+    def _prune(self, keep: str) -> None:
+        builds = sorted({c.name.split("-", 1)[1].rsplit("-", 1)[0] for c in self.client.list_collections()
+                         if c.name.startswith("b-")})
+        for old in [b for b in builds if b != keep][: max(0, len(builds) - self.keep_builds)]:
+            for c in self.client.list_collections():
+                if c.name.startswith(f"b-{old}-"):
+                    self.client.delete_collection(c.name)
+
+
+def open_store(settings) -> IndexStore | ServerIndexStore:
+    """Where the index lives: a folder under the data dir, or a Chroma server when CHROMA_HOST is set."""
+    if settings.chroma_host:
+        return ServerIndexStore(settings.chroma_host, settings.chroma_port, settings.keep_builds)
+    return IndexStore(settings.index_dir, settings.keep_builds)

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 from config import Settings
 from indexer.embed import Embedder, make_embedder
-from indexer.store import Index, IndexMissing, IndexStore
+from indexer.store import Index, IndexMissing, open_store
 from qa.coverage import Coverage
 from qa.followup import core, is_followup, own_topic, standalone
 from qa.intent import classify, language_of
@@ -91,7 +91,7 @@ class Assistant:
 
     @classmethod
     def open(cls, settings: Settings, build_if_missing: bool = True) -> Assistant:
-        store = IndexStore(settings.index_dir, settings.keep_builds)
+        store = open_store(settings)
         try:
             index = store.open()
         except IndexMissing:

@@ -226,3 +226,26 @@ def test_quiz_tab_previews_and_downloads_a_gift_file(page, tmp_path):
     page.locator("#quiz-go").click()
     page.locator("#quiz-status").filter(has_text="only").wait_for(timeout=60000)
     assert page.locator("#quiz-download").is_hidden()
+
+
+def test_audit_tab_filters_opens_reviews_and_exports(page, web_server, tmp_path):
+    page.get_by_role("tab", name="审计").click()
+    page.locator("#audit-user input, #audit-user textarea").first.fill("local")
+    page.locator("#audit-search").click()
+    page.locator("#audit-count").filter(has_text="条回答").wait_for(timeout=20000)
+    page.locator("#audit-table").get_by_text("那如果经过公司批准呢？").first.click()  # opens that answer
+    page.locator("#audit-detail").filter(has_text="p1:第二十五条").wait_for(timeout=20000)
+    page.locator("#audit-status").get_by_text("需跟进").click()
+    page.locator("#audit-note textarea, #audit-note input").first.fill("核对批准流程")
+    page.locator("#audit-submit").click()
+    page.locator("#audit-result").filter(has_text="已记录审核").wait_for(timeout=20000)
+    page.locator("#audit-detail").filter(has_text="核对批准流程").wait_for(timeout=20000)
+    shot(page, "12-audit-review")
+    with page.expect_download() as download:
+        page.locator("#audit-export").click()
+        page.locator("#audit-download").wait_for(state="visible", timeout=20000)
+        page.locator("#audit-download").click()
+    path = tmp_path / "audit.csv"
+    download.value.save_as(path)
+    text = path.read_text(encoding="utf-8-sig")
+    assert "那如果经过公司批准呢？" in text and "follow_up" in text

@@ -57,7 +57,7 @@ class AuditTab:
         for r in row["reviews"]:
             lines.append(f"- 审核 {STATUS_LABEL[r['status']]} · {esc(r['reviewer'])} · {r['created'][:19]}："
                          f"{esc(r['note'])} {r['right_units'] or ''} {r['right_verdict']}")
-        return "\n".join(lines)
+        return "\n\n".join(lines)
 
     def pick(self, table, event: gr.SelectData) -> str:
         """Clicking a row of the results opens that answer."""
