@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-import config  # noqa: F401  (sets offline mode before any library loads)
+import config
 from config import get_settings
 
 
@@ -103,26 +103,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_quiz(args: argparse.Namespace) -> int:
-    from indexer.store import IndexMissing, open_store
     from quiz.formats import export
-    from quiz.generate import QuizError, make_quiz
+    from quiz.generate import QuizError
+    from service import Service
 
-    settings = get_settings()
-    try:
-        units = open_store(settings).open().units
-    except IndexMissing:
-        from indexer.build import build_index
-
-        build_index(settings)
-        units = open_store(settings).open().units
     types = tuple(t.strip() for t in args.type.split(",") if t.strip())
+    service = Service(get_settings())  # builds the index first if there is none
+    if args.rephrase and service.llm is None:
+        print("error: --rephrase needs a language model (LLM_BASE_URL and LLM_MODEL, or OLLAMA_HOST)", file=sys.stderr)
+        return 2
     try:
-        quiz = make_quiz(units, args.n, types, args.seed, args.lang, args.doc)
+        quiz = service.quiz(args.n, types, args.seed, args.lang, args.doc, rephrase=args.rephrase)
     except QuizError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     meta = {"n": len(quiz.items), "seed": args.seed, "types": list(types), "docs": args.doc or [], "lang": args.lang,
-            "dropped_by_validation": dict(quiz.dropped), "duplicates_dropped": quiz.duplicates}
+            "dropped_by_validation": dict(quiz.dropped), "duplicates_dropped": quiz.duplicates,
+            "rephrasings_refused": quiz.rephrase_refused}
     text, notes = export(quiz.items, args.format, meta)
     if args.out:
         Path(args.out).write_text(text, encoding="utf-8-sig" if args.format == "csv" else "utf-8")
@@ -225,6 +222,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0, help="the same seed gives the same quiz")
     p.add_argument("--format", choices=["json", "csv", "gift", "aiken", "md"], default="json")
     p.add_argument("--lang", choices=["zh", "en"], default="zh", help="en: English stems quoting the Chinese articles")
+    p.add_argument("--rephrase", action="store_true",
+                   help="let the configured language model reword stems (each re-validated; originals kept otherwise)")
     p.add_argument("--out", help="file to write (default: standard output)")
     p.set_defaults(func=cmd_quiz)
 
@@ -258,6 +257,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--previous", metavar="DIR", help="report to diff against (default: the one already in DIR)")
     p.add_argument("--ablation", action="store_true", help="add the retrieval ablation table to the report")
     p.add_argument("--baseline", action="store_true", help="also run the LangChain-tutorial baseline (always with --report)")
+    p.add_argument("--answerer", choices=["rules", "llm"], default="rules",
+                   help="llm: the configured language model (validated, rule-based fallback), reported beside the rules")
     p.add_argument("--record", action="store_true", help="store this run as the regression gate's reference (eval/expected.json)")
     p.set_defaults(func=cmd_eval)
 

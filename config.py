@@ -55,6 +55,12 @@ class Settings:
     # A Chroma server for the index (several app instances share it); empty: embedded Chroma on disk.
     chroma_host: str = field(default_factory=lambda: _env("CHROMA_HOST", ""))
     chroma_port: int = field(default_factory=lambda: int(_env("CHROMA_PORT", "8000")))
+    # Optional language model (qa/llm.py): an OpenAI-compatible endpoint, or an Ollama host.
+    llm_base_url: str = field(default_factory=lambda: _env("LLM_BASE_URL", ""))
+    llm_model: str = field(default_factory=lambda: _env("LLM_MODEL", ""))
+    llm_api_key: str = field(default_factory=lambda: _env("LLM_API_KEY", ""))
+    ollama_host: str = field(default_factory=lambda: _env("OLLAMA_HOST", ""))
+    llm_timeout: float = field(default_factory=lambda: float(_env("LLM_TIMEOUT", "20")))
     host: str = field(default_factory=lambda: _env("POLICYQA_HOST", "127.0.0.1"))
     port: int = field(default_factory=lambda: int(_env("POLICYQA_PORT", "7860")))
 

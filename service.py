@@ -25,9 +25,10 @@ from indexer.build import (
 from indexer.parse import ParseResult, Unit
 from indexer.store import open_store
 from qa.answer import Answer, Assistant
+from qa.chain import build_chain
+from qa.llm import LLMAnswerer, make_chat_model
 
-ANSWERER = "rules"
-CHECK_EVERY = 0.5  # seconds between looks at the index pointer (a file stat, or a Chroma server call)  # the rule-based answerer; a language model answerer will name itself here
+CHECK_EVERY = 0.5  # seconds between looks at the index pointer (a file stat, or a Chroma server call)
 
 
 class Service:
@@ -43,6 +44,9 @@ class Service:
         # One answer at a time: the embedding engines are not known to be thread-safe, and an answer
         # takes tens of milliseconds, so queueing costs the web app's users nothing they would notice.
         self._answer = threading.Lock()
+        model = make_chat_model(settings)
+        self.llm = LLMAnswerer(model, timeout=settings.llm_timeout) if model is not None else None
+        self._chains: dict = {}
 
     @property
     def assistant(self) -> Assistant:
@@ -61,18 +65,28 @@ class Service:
 
     # --- answering -------------------------------------------------------------------------------
     def ask(self, question: str, previous: str | None = None, *, user: str = "local", channel: str = "ui") -> Answer:
-        """Answer and record. Raises qa.answer.QuestionError for an empty or over-long question."""
+        """Answer through the chain and record. Raises qa.answer.QuestionError for an empty or
+        over-long question."""
         assistant = self.assistant
-        with self._answer:
-            answer = assistant.ask(question, previous)
+        started = time.perf_counter()
+        outcome = self._chain(assistant).invoke({"question": question, "previous": previous})
+        answer = outcome.answer
+        answer.latency_ms = round((time.perf_counter() - started) * 1000, 1)
         meta = assistant.index.meta
+        settings = {"weights": asdict(assistant.retriever.weights), "top_k": self.settings.top_k,
+                    "embedders": list(assistant.retriever.embedders)}
+        if self.llm:
+            settings |= {"prompts": self.llm.prompts.version, "llm_fallback": outcome.fallback}
         answer.id = self.audit.record(
-            answer, user=user, channel=channel, answerer=ANSWERER,
+            answer, user=user, channel=channel, answerer=outcome.answerer, settings=settings,
             index_version=f"{meta.get('fingerprint', '')}/{meta.get('build_id', '')}",
-            settings={"weights": asdict(assistant.retriever.weights), "top_k": self.settings.top_k,
-                      "embedders": list(assistant.retriever.embedders)},
         )
         return answer
+
+    def _chain(self, assistant: Assistant):
+        if self._chains.get("for") is not assistant:
+            self._chains = {"for": assistant, "chain": build_chain(assistant, self.llm, self._answer)}
+        return self._chains["chain"]
 
     def feedback(self, answer_id: str, rating: int, comment: str = "", *, user: str = "local") -> None:
         self.audit.add_feedback(answer_id, user=user, rating=rating, comment=comment)
@@ -119,11 +133,18 @@ class Service:
             finally:
                 self._checked = 0.0  # look at the pointer on the next question
 
-    def quiz(self, n: int, types: tuple[str, ...], seed: int = 0, lang: str = "zh", docs: list[str] | None = None):
-        """Validated quiz items from the units the index holds (raises quiz.generate.QuizError)."""
+    def quiz(self, n: int, types: tuple[str, ...], seed: int = 0, lang: str = "zh", docs: list[str] | None = None,
+             rephrase: bool = False):
+        """Validated quiz items from the units the index holds (raises quiz.generate.QuizError).
+        With ``rephrase`` and a language model configured, stems are reworded and re-validated."""
         from quiz.generate import make_quiz
+        from quiz.generate import rephrase as reword
 
-        return make_quiz(self.assistant.index.units, n, types, seed, lang, docs)
+        units = self.assistant.index.units
+        quiz = make_quiz(units, n, types, seed, lang, docs)
+        if rephrase and self.llm:
+            quiz.items, quiz.rephrase_refused = reword(quiz.items, units, lang, self.llm.rephrase)
+        return quiz
 
     def remove(self, doc_id: str, progress: Progress | None = None) -> BuildReport:
         with self._build:

@@ -91,8 +91,30 @@ def main(args: argparse.Namespace) -> int:
     if missing:
         print(f"gold ids not in the index: {missing}", file=sys.stderr)
         return 2
-    ours = evaluate(assistant.ask, rows, assistant.index)
+    ask, fallbacks = assistant.ask, []
+    if args.answerer == "llm":
+        from qa.chain import build_chain
+        from qa.llm import LLMAnswerer, make_chat_model
+
+        model = make_chat_model(settings)
+        if model is None:
+            print("no language model configured (LLM_BASE_URL and LLM_MODEL, or OLLAMA_HOST and LLM_MODEL)",
+                  file=sys.stderr)
+            return 2
+        chain = build_chain(assistant, LLMAnswerer(model, timeout=settings.llm_timeout))
+
+        def ask(question: str):
+            outcome = chain.invoke({"question": question})
+            fallbacks.append(outcome.fallback)
+            return outcome.answer
+
+    ours = evaluate(ask, rows, assistant.index)
     summary = {name: summarize(group) for name, group in groups(ours).items()}
+    if args.answerer == "llm":
+        failed_validation = [f for f in fallbacks if f]
+        summary["all"]["llm_fallback_rate"] = len(failed_validation) / len(fallbacks) if fallbacks else None
+        rules = evaluate(assistant.ask, rows, assistant.index)
+        summary["rules-based (same sets)"] = summarize(rules)
     baseline = None
     if args.report or args.baseline:
         from eval.baseline import TutorialPipeline
@@ -118,6 +140,9 @@ def main(args: argparse.Namespace) -> int:
                           "outcomes": [o.to_dict() for o in ours]}, ensure_ascii=False, indent=1))
     else:
         print_table(summary)
+        if "llm_fallback_rate" in summary["all"]:
+            print(f"language model: {summary['all']['llm_fallback_rate']:.1%} of answers failed validation, timed out "
+                  f"or errored and were replaced by the rule-based answer")
         if baseline:
             print_table({"baseline (tutorial)": summarize(baseline)})
         if args.verbose:

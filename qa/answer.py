@@ -76,6 +76,16 @@ class Answer:
         return "\n".join(lines).rstrip() + "\n"
 
 
+@dataclass
+class Turn:
+    """A question as understood: what was asked, what it means in the conversation, what was found."""
+
+    question: str
+    resolved: str
+    retrieval: Retrieval
+    followup: str | None  # the follow-up's own words, when it leaned on the previous turn
+
+
 def _citation(hit: Hit, question: str = "", verdict: str = "") -> Citation:
     u = hit.unit
     quote = key_clause(u.text, question, RULE_PATTERN.get(verdict)) if verdict else ""
@@ -124,15 +134,31 @@ class Assistant:
         """Answer one question. ``previous`` is the last turn's ``resolved`` question, so that a
         follow-up ("那如果经过公司批准呢？") is read in its light."""
         started = time.perf_counter()
+        turn = self.understand(question, previous)
+        answer = self.answer(turn)
+        answer.latency_ms = round((time.perf_counter() - started) * 1000, 1)
+        return answer
+
+    def understand(self, question: str, previous: str | None = None, rewrite=None) -> Turn:
+        """The question checked, read with the previous turn if it is a follow-up, and retrieved.
+        ``rewrite`` (a language model's follow-up rewriting) may supply the standalone question."""
         q = self.check(question)
         k = max(self.settings.top_k, MAX_CITATIONS)
         if previous and is_followup(q):
-            retrieval, resolved = self._followup(q, previous, k), standalone(q, previous)
+            rewritten = rewrite(q, previous) if rewrite else None
+            if rewritten:
+                intent = replace(classify(rewritten), language=language_of(q))
+                retrieval, resolved = self.retriever.retrieve(rewritten, k=k, intent=intent), rewritten
+            else:
+                retrieval, resolved = self._followup(q, previous, k), standalone(q, previous)
         else:
             retrieval, resolved = self.retriever.retrieve(q, k=k), q
-        answer = self.compose(retrieval, followup=q if resolved != q else None)
-        answer.question, answer.resolved = q, resolved[-2 * self.settings.max_question_chars:]
-        answer.latency_ms = round((time.perf_counter() - started) * 1000, 1)
+        return Turn(q, resolved[-2 * self.settings.max_question_chars:], retrieval, q if resolved != q else None)
+
+    def answer(self, turn: Turn) -> Answer:
+        """The rule-based answer to an understood turn."""
+        answer = self.compose(turn.retrieval, followup=turn.followup)
+        answer.question, answer.resolved = turn.question, turn.resolved
         return answer
 
     def _followup(self, question: str, previous: str, k: int) -> Retrieval:

@@ -16,7 +16,7 @@ import hashlib
 import random
 import re
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from indexer.parse import Unit, without_marker
 from indexer.tokenize import tokens
@@ -315,6 +315,7 @@ class Quiz:
     items: list[Item]
     dropped: Counter  # validation failures, by reason
     duplicates: int
+    rephrase_refused: int = 0  # language-model rewordings that failed validation (the original was kept)
 
 
 def make_quiz(units: list[Unit], n: int, types: tuple[str, ...] = TYPES, seed: int = 0, lang: str = "zh",
@@ -366,3 +367,45 @@ def make_quiz(units: list[Unit], n: int, types: tuple[str, ...] = TYPES, seed: i
             if pools[key] and len(items) < n:
                 items.append(pools[key].pop())
     return Quiz(items, dropped, duplicates)
+
+
+MODALITY_WORDS = {"permitted": (("允许", "permitted"), ("禁止", "forbidden", "不得")),
+                  "forbidden": (("禁止", "forbidden"), ("允许", "permitted", "可以"))}
+
+
+def keeps_meaning(item: Item, stem: str, gen: Generator) -> bool:
+    """A reworded stem keeps what the key depends on: every quoted passage and blank verbatim, the
+    asked modality (and not its opposite), and the role a duty question names."""
+    for quoted in re.findall(r"“(.+?)”", item.stem, re.S):
+        if quoted not in stem:
+            return False
+    body = re.sub(r"^(判断正误：|填空：)", "", item.stem)  # the statement or clause itself, framing aside
+    if item.type in ("tf", "cloze") and item.kind != "duty" and body not in stem:
+        return False
+    if stem.count("____") != item.stem.count("____") or stem.count("（  ）") != item.stem.count("（  ）"):
+        return False
+    if item.kind in MODALITY_WORDS:
+        wanted, opposite = MODALITY_WORDS[item.kind]
+        if not any(w in stem for w in wanted) or any(w in stem for w in opposite):
+            return False
+    if item.kind == "duty" and item.type == "choice" and gen._role_of(item) not in stem:
+        return False
+    return True
+
+
+def rephrase(items: list[Item], units: list[Unit], lang: str, rewrite) -> tuple[list[Item], int]:
+    """Stems reworded by ``rewrite`` (a language model), each kept only if the item still passes the
+    same validation; otherwise the original stays. Returns the items and how many rewrites were refused."""
+    gen = Generator(units, lang)
+    out, refused = [], 0
+    for item in items:
+        stem = rewrite(item.stem)
+        candidate = replace(item, stem=stem) if stem else None
+        if (candidate is not None and stem != item.stem and keeps_meaning(item, stem, gen)
+                and gen.validate(candidate) is None):
+            candidate.id = item_id(candidate)
+            out.append(candidate)
+        else:
+            refused += stem is not None and stem != item.stem
+            out.append(item)
+    return out, refused

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from conftest import free_port
+
 from eval.runner import default_sets, evaluate, load_set
 from indexer.build import add_document, build_index
 from qa.answer import Assistant
@@ -24,7 +24,7 @@ def chroma_server(tmp_path_factory):
     chroma = Path(sys.executable).with_name("chroma")
     port = free_port()
     path = tmp_path_factory.mktemp("chroma-server")
-    log = open(path / "server.log", "w")  # noqa: SIM115
+    log = open(path / "server.log", "w")
     proc = subprocess.Popen([str(chroma), "run", "--path", str(path / "db"), "--host", "127.0.0.1", "--port", str(port)],
                             stdout=log, stderr=subprocess.STDOUT)
     for _ in range(150):

@@ -229,11 +229,13 @@ def test_quiz_tab_previews_and_downloads_a_gift_file(page, tmp_path):
 
 
 def test_audit_tab_filters_opens_reviews_and_exports(page, web_server, tmp_path):
+    page.get_by_role("tab", name="问答").click()
+    ask(page, CONTRACT)  # at least one answer to audit, whatever ran before
     page.get_by_role("tab", name="审计").click()
     page.locator("#audit-user input, #audit-user textarea").first.fill("local")
     page.locator("#audit-search").click()
     page.locator("#audit-count").filter(has_text="条回答").wait_for(timeout=20000)
-    page.locator("#audit-table").get_by_text("那如果经过公司批准呢？").first.click()  # opens that answer
+    page.locator("#audit-table").get_by_text(CONTRACT).filter(visible=True).first.click()  # opens that answer
     page.locator("#audit-detail").filter(has_text="p1:第二十五条").wait_for(timeout=20000)
     page.locator("#audit-status").get_by_text("需跟进").click()
     page.locator("#audit-note textarea, #audit-note input").first.fill("核对批准流程")
@@ -248,4 +250,4 @@ def test_audit_tab_filters_opens_reviews_and_exports(page, web_server, tmp_path)
     path = tmp_path / "audit.csv"
     download.value.save_as(path)
     text = path.read_text(encoding="utf-8-sig")
-    assert "那如果经过公司批准呢？" in text and "follow_up" in text
+    assert CONTRACT in text and "follow_up" in text
