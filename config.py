@@ -48,6 +48,10 @@ class Settings:
     top_k: int = field(default_factory=lambda: int(_env("POLICYQA_TOP_K", "5")))
     threads: int = field(default_factory=lambda: int(_env("POLICYQA_THREADS", "2")))
     keep_builds: int = 2
+    # Labelled questions the coverage check compares a question with (qa/coverage.QuestionMemory);
+    # the dev split of the gold set by default; empty to switch the memory off.
+    coverage_reference: str = field(default_factory=lambda: _env("POLICYQA_COVERAGE_REFERENCE",
+                                                                 str(ROOT / "eval" / "gold.jsonl")))
     # The audit trail: any SQLAlchemy URL; default an SQLite file beside the index.
     database_url: str = field(default_factory=lambda: _env("DATABASE_URL", ""))
     # Users and roles (auth/users.py): a JSON file outside the repository; none means single-user.

@@ -106,6 +106,13 @@ class EmbeddingCache:
 
     def passages(self, embedder: Embedder, texts: list[str], progress=None) -> tuple[np.ndarray, int]:
         """Vectors for the texts, in order, and how many had to be embedded (the rest were cached)."""
+        return self._vectors(embedder, texts, embedder.embed_passages, embedder.name, progress)
+
+    def queries(self, embedder: Embedder, texts: list[str]) -> np.ndarray:
+        """Query vectors (e5 embeds a question differently from a passage), cached the same way."""
+        return self._vectors(embedder, texts, embedder.embed_queries, f"{embedder.name}:query")[0]
+
+    def _vectors(self, embedder: Embedder, texts: list[str], embed, model: str, progress=None) -> tuple[np.ndarray, int]:
         keys = [hashlib.sha256(t.encode("utf-8")).hexdigest() for t in texts]
         found: dict[str, np.ndarray] = {}
         with self._lock:
@@ -113,7 +120,7 @@ class EmbeddingCache:
                 chunk = keys[i:i + 500]
                 rows = self._db.execute(
                     f"SELECT sha, vec FROM vectors WHERE model=? AND sha IN ({','.join('?' * len(chunk))})",
-                    [embedder.name, *chunk],
+                    [model, *chunk],
                 ).fetchall()
                 found.update((sha, np.frombuffer(vec, dtype=np.float32)) for sha, vec in rows)
         # Similar lengths batch together, so short units are not padded to the longest one.
@@ -121,11 +128,11 @@ class EmbeddingCache:
         batch = 16
         for i in range(0, len(missing), batch):
             part = missing[i:i + batch]
-            vectors = embedder.embed_passages([t for _, t in part])
+            vectors = embed([t for _, t in part])
             with self._lock, self._db:
                 self._db.executemany(
                     "INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)",
-                    [(embedder.name, k, v.astype(np.float32).tobytes()) for (k, _), v in zip(part, vectors)],
+                    [(model, k, v.astype(np.float32).tobytes()) for (k, _), v in zip(part, vectors)],
                 )
             found.update((k, v.astype(np.float32)) for (k, _), v in zip(part, vectors))
             if progress:

@@ -6,12 +6,13 @@ No language model is needed: everything in the answer comes from the retrieved u
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from dataclasses import asdict, dataclass, field, replace
 
 from config import Settings
-from indexer.embed import Embedder, make_embedder
+from indexer.embed import Embedder, EmbeddingCache, make_embedder
 from indexer.store import Index, IndexMissing, open_store
-from qa.coverage import Coverage
+from qa.coverage import Coverage, QuestionMemory
 from qa.followup import core, is_followup, own_topic, standalone
 from qa.intent import classify, language_of
 from qa.retrieve import (
@@ -94,10 +95,12 @@ def _citation(hit: Hit, question: str = "", verdict: str = "") -> Citation:
 
 class Assistant:
     def __init__(self, settings: Settings, index: Index, embedders: dict[str, Embedder],
-                 weights: Weights | None = None, coverage: Coverage | None = None) -> None:
+                 weights: Weights | None = None, coverage: Coverage | None = None,
+                 memory: QuestionMemory | None = None) -> None:
         self.settings = settings
         self.retriever = Retriever(index, embedders, weights)
         self.coverage = coverage or Coverage()
+        self.memory = memory
 
     @classmethod
     def open(cls, settings: Settings, build_if_missing: bool = True) -> Assistant:
@@ -113,7 +116,14 @@ class Assistant:
             index = store.open()
         names = index.meta.get("embedders", list(settings.embedders))
         embedders = {n: make_embedder(n, settings.threads, settings.st_model_path) for n in names}
-        return cls(settings, index, embedders)
+        memory = None
+        if settings.coverage_reference and Path(settings.coverage_reference).exists():
+            cache = EmbeddingCache(settings.cache_path)
+            try:
+                memory = QuestionMemory.load(Path(settings.coverage_reference), embedders, cache)
+            finally:
+                cache.close()
+        return cls(settings, index, embedders, memory=memory)
 
     @property
     def index(self) -> Index:
@@ -168,7 +178,7 @@ class Assistant:
         intent = replace(classify(standalone(question, previous)), language=language_of(question))
         if own_topic(question):
             alone = self.retriever.retrieve(core(question), k=k, intent=intent)
-            if self.coverage.covered(self.retriever, alone):
+            if self.coverage.covered(self.retriever, alone, self.memory):
                 return alone
         return self.retriever.retrieve(standalone(question, previous), k=k, intent=intent)
 
@@ -176,7 +186,7 @@ class Assistant:
         intent = retrieval.intent
         hits = retrieval.hits
         base = dict(question=retrieval.question, language=intent.language, intent=intent.kind)
-        if not self.coverage.covered(self.retriever, retrieval):
+        if not self.coverage.covered(self.retriever, retrieval, self.memory):
             text = conclusion("not_covered", intent, None, retrieval.question)
             return Answer(answer=text, verdict="not_covered", related=[_citation(h) for h in hits[:3]], **base)
         top = hits[0]
