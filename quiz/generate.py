@@ -138,6 +138,9 @@ class Generator:
                 roles.setdefault(topic(u), []).append(u)
         self.roles = {r: us for r, us in roles.items() if len(us) >= 2}
         self.by_id = {u.id: u for u in units}
+        # (action, clause) pairs: what rules about people permit, and what they forbid
+        self.permitted = [(a, c) for c in self.clauses if (a := action(c.text, PERMIT))]
+        self.forbidden = [(a, c) for c in self.clauses if (a := action(c.text, FORBID))]
         self.said = {"permitted": [norm(c.text) for c in self.clauses if PERMIT.search(c.text)],
                      "forbidden": [norm(c.text) for c in self.clauses if FORBID.search(c.text)]}
 
@@ -182,8 +185,7 @@ class Generator:
 
     def _choice(self, rng: random.Random) -> list[Item]:
         items = []
-        permitted = [(a, c) for c in self.clauses if (a := action(c.text, PERMIT))]
-        forbidden = [(a, c) for c in self.clauses if (a := action(c.text, FORBID))]
+        permitted, forbidden = self.permitted, self.forbidden
         for right, pool, kind, stem in (
             (permitted, forbidden, "permitted", self._t("根据制度规定，以下哪项做法是允许的？",
                                                        "Under the policies, which of these is permitted?")),
@@ -220,8 +222,7 @@ class Generator:
 
     def _multi(self, rng: random.Random) -> list[Item]:
         items = []
-        permitted = [(a, c) for c in self.clauses if (a := action(c.text, PERMIT))]
-        forbidden = [(a, c) for c in self.clauses if (a := action(c.text, FORBID))]
+        permitted, forbidden = self.permitted, self.forbidden
         for right, pool, kind, stem in (
             (forbidden, permitted, "forbidden", self._t("根据制度规定，以下哪些做法是禁止的？（多选）",
                                                        "Under the policies, which of these are forbidden? (choose all)")),
