@@ -154,19 +154,23 @@ def postgres_url():
         shutil.rmtree(base, ignore_errors=True)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def audit_url(request, tmp_path):
-    """A fresh, empty audit database on each backend."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'audit.sqlite'}"
+def fresh_postgres_database(server: str) -> str:
+    """A new, empty database on the PostgreSQL server; returns its URL."""
     import uuid
 
     from sqlalchemy import create_engine, text
 
-    server = request.getfixturevalue("postgres_url")
     name = "audit_" + uuid.uuid4().hex[:12]
     engine = create_engine(server, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(text(f"CREATE DATABASE {name}"))
     engine.dispose()
     return server.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def audit_url(request, tmp_path):
+    """A fresh, empty audit database on each backend."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'audit.sqlite'}"
+    return fresh_postgres_database(request.getfixturevalue("postgres_url"))

@@ -1,5 +1,5 @@
 """The service the web app, API and CLI share: answers are recorded, and a long-running process
-follows the index when it is rebuilt (real index, real SQLite audit file)."""
+follows the index when it is rebuilt (real index; the audit trail in an SQLite file, then in PostgreSQL)."""
 from __future__ import annotations
 
 import time
@@ -10,8 +10,15 @@ from indexer.build import add_document
 from service import Service
 
 
-@pytest.fixture(scope="module")
-def service(private_settings):
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def service(request, private_settings):
+    from dataclasses import replace
+
+    from conftest import fresh_postgres_database
+
+    if request.param == "postgresql":
+        url = fresh_postgres_database(request.getfixturevalue("postgres_url"))
+        return Service(replace(private_settings, database_url=url))
     return Service(private_settings)
 
 
