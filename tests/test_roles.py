@@ -126,3 +126,36 @@ def test_each_role_is_refused_the_tab_events_it_may_not_use(secured, role):
             assert '"success": true' in outcome, (role, elem_id, outcome[:300])
         else:
             assert '"success": false' in outcome and "无权限" in outcome, (role, elem_id, outcome[:300])
+
+
+@pytest.mark.parametrize("role, sees_audit, sees_upload", [("broker", False, False), ("supervisor", True, False),
+                                                          ("admin", True, True)])
+def test_the_page_shows_each_role_only_what_it_may_use(secured, role, sees_audit, sees_upload):
+    from test_web import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        outside = []
+        page.on("request", lambda r: None if r.url.startswith(("http://127.0.0.1", "data:", "blob:")) else outside.append(r.url))
+        page.goto(secured["url"])
+        page.locator("input[type=password]").wait_for(timeout=20000)  # the login page comes first
+        page.locator("input").first.fill(USERS[role])
+        page.locator("input[type=password]").fill(PASSWORD)
+        page.locator("input[type=password]").press("Enter")
+        page.locator("#whoami").filter(has_text=USERS[role]).wait_for(timeout=20000)
+        page.get_by_role("tab", name="审计").click()
+        if sees_audit:
+            page.locator("#audit-search").wait_for(timeout=10000)
+        else:
+            page.locator("#audit-denied").filter(has_text="不能使用").wait_for(timeout=10000)
+            assert not page.locator("#audit-search").is_visible()
+        page.screenshot(path=str(ARTIFACTS / f"role-{role}-audit.png"))
+        page.get_by_role("tab", name="知识库").click()
+        page.locator("#docs").filter(has_text="营销活动规范").wait_for(timeout=10000)
+        assert page.locator("#upload").is_visible() == sees_upload
+        browser.close()
+    assert outside == []

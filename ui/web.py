@@ -28,24 +28,36 @@ def build_app(service: Service) -> gr.Blocks:
     with gr.Blocks(title="policy-qa 合规问答") as demo:
         gr.Markdown(f"## 合规问答 · policy-qa\n{mode}回答只来自已收录的制度文档，每条回答都注明依据条文。")
         who = gr.Markdown(elem_id="whoami")
-        with gr.Tab("问答", id="chat") as chat:
-            ChatTab(service, guard).build()
-        with gr.Tab("知识库", id="kb") as kb:
-            editing = KnowledgeTab(service, guard).build(demo)
-        with gr.Tab("题库", id="quiz") as quiz:
-            QuizTab(service, guard).build(demo)
-        with gr.Tab("审计", id="audit") as audit:
-            AuditTab(service, guard).build(demo)
+        open_all = service.users.single_user  # with users, content appears once the role is known
+        sections = []  # (right, content column, refusal note)
+        for title, tab_id, right, build in (
+            ("问答", "chat", "ask", lambda: ChatTab(service, guard).build()),
+            ("知识库", "kb", "kb_view", lambda: KnowledgeTab(service, guard).build(demo)),
+            ("题库", "quiz", "quiz", lambda: QuizTab(service, guard).build(demo)),
+            ("审计", "audit", "audit", lambda: AuditTab(service, guard).build(demo)),
+        ):
+            with gr.Tab(title, id=tab_id):
+                denied = gr.Markdown(f"你的角色不能使用“{title}”。如需使用，请联系管理员。", visible=False,
+                                     elem_id=f"{tab_id}-denied")
+                with gr.Column(visible=open_all, elem_id=f"{tab_id}-body") as body:
+                    built = build()
+            sections.append((right, body, denied))
+            if tab_id == "kb":
+                editing = built  # the upload/remove part, for roles that may change the knowledge base
 
         def layout(request: gr.Request):
-            """Show each user the tabs their role may use (the handlers enforce it regardless)."""
+            """Show each user what their role may use (the handlers enforce it regardless). Gradio
+            cannot hide a tab's button reliably, so a tab's content is hidden and a note shown."""
             name = getattr(request, "username", None)
-            role = service.users.role_of(name)
-            line = "" if service.users.single_user else f"当前用户：{name}（{role}）"
-            return (line, *(gr.update(visible=guard.may(request, right))
-                            for right in ("ask", "kb_view", "quiz", "audit", "kb_edit")))
+            line = "" if service.users.single_user else f"当前用户：{name}（{service.users.role_of(name)}）"
+            updates = []
+            for right, _, _ in sections:
+                allowed = guard.may(request, right)
+                updates += [gr.Column(visible=allowed), gr.Markdown(visible=not allowed)]
+            return (line, *updates, gr.Column(visible=guard.may(request, "kb_edit")))
 
-        demo.load(layout, None, [who, chat, kb, quiz, audit, editing], api_visibility="private")
+        outputs = [who] + [c for _, body, denied in sections for c in (body, denied)] + [editing]
+        demo.load(layout, None, outputs, api_visibility="private")
     return demo
 
 
