@@ -131,9 +131,8 @@ def test_each_role_is_refused_the_tab_events_it_may_not_use(secured, role):
 @pytest.mark.parametrize("role, sees_audit, sees_upload", [("broker", False, False), ("supervisor", True, False),
                                                           ("admin", True, True)])
 def test_the_page_shows_each_role_only_what_it_may_use(secured, role, sees_audit, sees_upload):
-    from test_web import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
-
     from playwright.sync_api import sync_playwright
+    from test_web import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
