@@ -93,10 +93,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from service import Service
     from ui.web import serve
 
+    from auth.users import Users
+
     settings = get_settings()
+    host = args.host or settings.host
+    if Users.load(settings.users_path).single_user and host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"error: no users are configured, so the app runs single-user and only on localhost (not {host}); "
+              "add users with `python app.py user add NAME --role ROLE` to serve others", file=sys.stderr)
+        return 2
     service = Service(settings)  # builds the index first if there is none
     service.assistant.ask("我能以公司名义和客户签合同吗？")  # load the models now, not when the first user waits (not audited)
-    host, port = args.host or settings.host, args.port or settings.port
+    port = args.port or settings.port
     print(f"policy-qa serving on http://{host}:{port}  (index: {len(service.assistant.index.units)} units)", flush=True)
     serve(service, host, port)
     return 0

@@ -158,3 +158,10 @@ def test_the_page_shows_each_role_only_what_it_may_use(secured, role, sees_audit
         assert page.locator("#upload").is_visible() == sees_upload
         browser.close()
     assert outside == []
+
+
+def test_single_user_mode_serves_only_on_localhost(settings, capsys):
+    import app
+
+    assert app.main(["serve", "--host", "0.0.0.0", "--port", "1"]) == 2
+    assert "only on localhost" in capsys.readouterr().err
