@@ -26,6 +26,10 @@ from indexer.store import Index
 from indexer.tokenize import to_simplified, tokens
 from qa.intent import Intent, classify, expand, language_of
 
+# Job titles in duty lists (…经理职责, …主管岗位职责) and how a question names one.
+ROLE_IN_HEADING = re.compile(r"经理|主管|专员|总监")
+ROLE_IN_QUESTION = re.compile(r"经理|主管|专员|总监|\b(manager|supervisor|director|head|officer|specialist|lead)s?\b", re.I)
+DUTY_LIST = re.compile(r"职责|权力")
 PROHIBITION = re.compile(r"不得|严禁|禁止|不能|不许|不准|不可|绝对不许|不宜")
 PERMISSION = re.compile(r"可以|允许|方可|才可|可采用|可在")
 DUTY = re.compile(r"必须|应当|应|须|需|负责|至少|要求|要")
@@ -42,6 +46,7 @@ class Weights:
     rule_boost: float = 0.3  # permission question → unit states a rule (不得/可以)
     duty_boost: float = 0.2  # duty question → unit states a duty
     stub_penalty: float = 1.5
+    role_mismatch: float = 0.3  # "企划部的职责" ≠ 企划部经理职责; "what does the manager do" ≠ the department's
     candidates: int = 30
 
 
@@ -147,8 +152,9 @@ class Retriever:
                 value = z.get(uid, floor)
                 fused[uid] += weight * value
                 parts[uid][name] = round(value, 3)
+        asks_role = bool(ROLE_IN_QUESTION.search(question))
         for uid in candidates:
-            bonus = self._intent_bonus(intent, self.index.by_id[uid])
+            bonus = self._intent_bonus(intent, self.index.by_id[uid], asks_role)
             fused[uid] += bonus
             parts[uid]["intent"] = round(bonus, 3)
         # ties (the same duty text under eight departments) go to the earlier unit, so runs repeat
@@ -157,10 +163,13 @@ class Retriever:
         best = {name: max(scores.values()) if scores else 0.0 for name, scores in raw.items()}
         return Retrieval(question, intent, hits, best)
 
-    def _intent_bonus(self, intent: Intent, unit: Unit) -> float:
+    def _intent_bonus(self, intent: Intent, unit: Unit, asks_role: bool = False) -> float:
         w = self.weights
         text = unit.text
         bonus = -w.stub_penalty if unit.stub else 0.0
+        heading = " ".join(unit.path[1:])
+        if DUTY_LIST.search(heading) and bool(ROLE_IN_HEADING.search(heading)) != asks_role:
+            bonus -= w.role_mismatch  # a job's duties for a department question, or the reverse
         if intent.kind == "permission" and (PROHIBITION.search(text) or PERMISSION.search(text)):
             bonus += w.rule_boost
         elif intent.kind == "duty" and (DUTY.search(text) or PROHIBITION.search(text)):
