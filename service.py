@@ -58,9 +58,7 @@ class Service:
         if current is not None and current != self._assistant.index.build_id:
             with self._swap:
                 if current != self._assistant.index.build_id:
-                    old = self._assistant
-                    self._assistant = Assistant(self.settings, self.store.open(), old.retriever.embedders,
-                                                old.retriever.weights, old.coverage)
+                    self._assistant = self._assistant.with_index(self.store.open())
         return self._assistant
 
     # --- answering -------------------------------------------------------------------------------

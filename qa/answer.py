@@ -6,8 +6,8 @@ No language model is needed: everything in the answer comes from the retrieved u
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 
 from config import Settings
 from indexer.embed import Embedder, EmbeddingCache, make_embedder
@@ -124,6 +124,11 @@ class Assistant:
             finally:
                 cache.close()
         return cls(settings, index, embedders, memory=memory)
+
+    def with_index(self, index: Index) -> Assistant:
+        """The same assistant (models, weights, coverage model and question memory) over a newer build."""
+        return Assistant(self.settings, index, self.retriever.embedders, self.retriever.weights, self.coverage,
+                         self.memory)
 
     @property
     def index(self) -> Index:
