@@ -183,15 +183,22 @@ class Assistant:
         intent = replace(classify(standalone(question, previous)), language=language_of(question))
         if own_topic(question):
             alone = self.retriever.retrieve(core(question), k=k, intent=intent)
-            if self.coverage.covered(self.retriever, alone, self.memory):
+            if self.covered(alone):
                 return alone
         return self.retriever.retrieve(standalone(question, previous), k=k, intent=intent)
+
+    def covered(self, retrieval: Retrieval) -> bool:
+        """Do the policies address this retrieval's question? Decided once per retrieval: a follow-up
+        retrieved alone is checked before it is chosen, and not embedded again when it is answered."""
+        if retrieval.covered is None:
+            retrieval.covered = self.coverage.covered(self.retriever, retrieval, self.memory)
+        return retrieval.covered
 
     def compose(self, retrieval: Retrieval, followup: str | None = None) -> Answer:
         intent = retrieval.intent
         hits = retrieval.hits
         base = dict(question=retrieval.question, language=intent.language, intent=intent.kind)
-        if not self.coverage.covered(self.retriever, retrieval, self.memory):
+        if not self.covered(retrieval):
             text = conclusion("not_covered", intent, None, retrieval.question)
             return Answer(answer=text, verdict="not_covered", related=[_citation(h) for h in hits[:3]], **base)
         top = hits[0]

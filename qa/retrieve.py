@@ -63,6 +63,7 @@ class Retrieval:
     intent: Intent
     hits: list[Hit]
     raw: dict[str, float]  # best raw score per signal: what the coverage check reads
+    covered: bool | None = None  # the coverage check's decision, once made (Assistant.covered)
 
 
 SCAFFOLD = re.compile(
