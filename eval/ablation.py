@@ -15,16 +15,15 @@ from qa.retrieve import Weights
 LEXICAL = ("bm25", "bigram", "heading")
 
 
-def weights_with(only: set[str], intent: bool = True, dense_default: float = 0.0) -> dict:
+def weights_with(only: set[str], intent: bool = True, off_default: float = 0.0) -> dict:
+    """Weights using only the signals in ``only``: each at its default weight, or at ``off_default``
+    where the default switches it off (to measure a signal alone, or added to the fusion)."""
     base = Weights()
-    out = {
-        "dense": {k: (base.dense.get(k, dense_default) if k in only else 0.0) for k in set(base.dense) | only},
-        "bm25": base.bm25 if "bm25" in only else 0.0,
-        "bigram": base.bigram if "bigram" in only else 0.0,
-        "heading": base.heading if "heading" in only else 0.0,
-    }
+    out: dict = {"dense": {k: ((base.dense.get(k) or off_default) if k in only else 0.0) for k in set(base.dense) | only}}
+    for name in LEXICAL:
+        out[name] = (getattr(base, name) or off_default) if name in only else 0.0
     if not intent:
-        out |= {"rule_boost": 0.0, "duty_boost": 0.0, "stub_penalty": 0.0}
+        out |= {"rule_boost": 0.0, "duty_boost": 0.0, "stub_penalty": 0.0, "role_mismatch": 0.0}
     return out
 
 
@@ -61,16 +60,17 @@ def table(assistant, rows: list[dict], settings) -> list[list]:
     signals = tuple(assistant.retriever.embedders) + LEXICAL
     rows = [r for r in rows if r["gold"]]
     splits = {s: [r for r in rows if r.get("split", "dev") == s] for s in ("dev", "heldout")}
-    default = set(Weights().dense) & set(signals) | set(LEXICAL)
-    configs = [(f"{s} alone", weights_with({s}, intent=False, dense_default=1.0)) for s in signals]
+    base = Weights()
+    default = {s for s in signals if (base.dense.get(s, 0.0) if s in base.dense else getattr(base, s)) > 0}
+    configs = [(f"{s} alone", weights_with({s}, intent=False, off_default=1.0)) for s in signals]
     configs += [("fused, no intent/structure boosts", weights_with(default, intent=False))]
     configs += [(f"fused without {s}", weights_with(default - {s})) for s in signals if s in default]
-    configs += [(f"fused plus {s}", weights_with(default | {s}, dense_default=0.5)) for s in signals if s not in default]
+    configs += [(f"fused plus {s}", weights_with(default | {s}, off_default=0.5)) for s in signals if s not in default]
     configs += [("fused (default)", weights_with(default))]
     plain = plain_text_retriever(assistant, settings)
     dense = [s for s in assistant.retriever.embedders if s in default]
     variants = [(name, assistant.retriever.with_weights(**changes)) for name, changes in configs]
-    variants += [(f"{s} alone, no heading prefix", plain.with_weights(**weights_with({s}, intent=False, dense_default=1.0)))
+    variants += [(f"{s} alone, no heading prefix", plain.with_weights(**weights_with({s}, intent=False, off_default=1.0)))
                  for s in dense]
     variants += [("fused (default), no heading prefix", plain.with_weights(**weights_with(default)))]
     out = []

@@ -37,16 +37,16 @@ DUTY = re.compile(r"必须|应当|应|须|需|负责|至少|要求|要")
 
 @dataclass(frozen=True)
 class Weights:
-    """Chosen on the dev split (docs/retrieval.md has the ablation)."""
+    """Fitted on the dev split by `python -m eval.tune_weights` (docs/retrieval.md has the fit and the ablation)."""
 
-    dense: dict[str, float] = field(default_factory=lambda: {"e5": 1.0, "use": 1.0})
-    bm25: float = 0.3  # jieba words
-    bigram: float = 0.6  # Chinese character bigrams: catches 改 ~ 修改, 摸底会, partial terms
-    heading: float = 0.3  # the unit's heading path: 呼叫中心主管岗位职责
-    rule_boost: float = 0.3  # permission question → unit states a rule (不得/可以)
-    duty_boost: float = 0.2  # duty question → unit states a duty
-    stub_penalty: float = 1.5
-    role_mismatch: float = 0.3  # "企划部的职责" ≠ 企划部经理职责; "what does the manager do" ≠ the department's
+    dense: dict[str, float] = field(default_factory=lambda: {"e5": 1.0, "use": 0.83})
+    bm25: float = 0.56  # jieba words
+    bigram: float = 0.63  # Chinese character bigrams: catches 改 ~ 修改, 摸底会, partial terms
+    heading: float = 0.0  # the unit's heading path; fitted to 0: the passages' heading prefix carries it
+    rule_boost: float = 3.17  # permission question → unit states a rule (不得/可以)
+    duty_boost: float = 0.05  # duty question → unit states a duty
+    stub_penalty: float = 3.89  # a step title with no body
+    role_mismatch: float = 1.89  # "企划部的职责" ≠ 企划部经理职责; "what does the manager do" ≠ the department's
     candidates: int = 30
 
 
@@ -155,7 +155,7 @@ class Retriever:
                 parts[uid][name] = round(value, 3)
         asks_role = bool(ROLE_IN_QUESTION.search(question))
         for uid in candidates:
-            bonus = self._intent_bonus(intent, self.index.by_id[uid], asks_role)
+            bonus = self.structure_bonus(self.structure(intent, self.index.by_id[uid], asks_role))
             fused[uid] += bonus
             parts[uid]["intent"] = round(bonus, 3)
         # ties (the same duty text under eight departments) go to the earlier unit, so runs repeat
@@ -164,15 +164,21 @@ class Retriever:
         best = {name: max(scores.values()) if scores else 0.0 for name, scores in raw.items()}
         return Retrieval(question, intent, hits, best)
 
-    def _intent_bonus(self, intent: Intent, unit: Unit, asks_role: bool = False) -> float:
-        w = self.weights
-        text = unit.text
-        bonus = -w.stub_penalty if unit.stub else 0.0
+    @staticmethod
+    def structure(intent: Intent, unit: Unit, asks_role: bool) -> dict[str, float]:
+        """Does the unit's form suit the question? 1.0 where it holds: a stub (a step title with no
+        body), a role mismatch (a job's duties for a department question, or the reverse), a rule for
+        a permission question (不得/可以), a duty for a duty question."""
         heading = " ".join(unit.path[1:])
-        if DUTY_LIST.search(heading) and bool(ROLE_IN_HEADING.search(heading)) != asks_role:
-            bonus -= w.role_mismatch  # a job's duties for a department question, or the reverse
-        if intent.kind == "permission" and (PROHIBITION.search(text) or PERMISSION.search(text)):
-            bonus += w.rule_boost
-        elif intent.kind == "duty" and (DUTY.search(text) or PROHIBITION.search(text)):
-            bonus += w.duty_boost
-        return bonus
+        text = unit.text
+        return {
+            "stub": float(unit.stub),
+            "role": float(bool(DUTY_LIST.search(heading)) and bool(ROLE_IN_HEADING.search(heading)) != asks_role),
+            "rule": float(intent.kind == "permission" and bool(PROHIBITION.search(text) or PERMISSION.search(text))),
+            "duty": float(intent.kind == "duty" and bool(DUTY.search(text) or PROHIBITION.search(text))),
+        }
+
+    def structure_bonus(self, features: dict[str, float]) -> float:
+        w = self.weights
+        return (w.rule_boost * features["rule"] + w.duty_boost * features["duty"]
+                - w.stub_penalty * features["stub"] - w.role_mismatch * features["role"])

@@ -98,3 +98,19 @@ def test_breakdowns_cover_every_document_language_and_verdict(outcomes):
     names = set(groups(outcomes))
     assert {"doc:p1", "doc:p2", "doc:p3", "doc:p4", "doc:p5", "lang:zh", "lang:en"} <= names
     assert {f"verdict:{v}" for v in ("allowed", "prohibited", "required", "info", "not_covered")} <= names
+
+
+def test_weight_fit_sees_exactly_what_the_retriever_sums(assistant):
+    """eval.tune_weights fits one coefficient per feature; the features must be the very terms the
+    retriever adds up, or fitted weights would not reproduce the ranking they were fitted for."""
+    import numpy as np
+
+    from eval.tune_weights import as_features, candidate_features
+
+    retriever = assistant.retriever
+    for question in ("我能以公司名义和客户签合同吗？", "What does the sales department manager do?", "会前几天要开摸底会"):
+        names, ids, x = candidate_features(retriever, question)
+        coefficients = np.array([as_features(retriever.weights)[n] for n in names])
+        fused = {h.unit.id: h.score for h in retriever.retrieve(question, k=10_000).hits}
+        assert len(ids) > 10 and {"rule", "stub", "role", "e5"} <= set(names)
+        assert np.allclose(x @ coefficients, [fused[i] for i in ids], atol=0.01)
