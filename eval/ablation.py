@@ -18,10 +18,13 @@ LEXICAL = ("bm25", "bigram", "heading")
 def weights_with(only: set[str], intent: bool = True, off_default: float = 0.0) -> dict:
     """Weights using only the signals in ``only``: each at its default weight, or at ``off_default``
     where the default switches it off (to measure a signal alone, or added to the fusion)."""
-    base = Weights()
-    out: dict = {"dense": {k: ((base.dense.get(k) or off_default) if k in only else 0.0) for k in set(base.dense) | only}}
-    for name in LEXICAL:
-        out[name] = (getattr(base, name) or off_default) if name in only else 0.0
+    current = Weights().coefficients()
+
+    def weight(name: str) -> float:
+        return (current.get(name) or off_default) if name in only else 0.0
+
+    out: dict = {"dense": {k: weight(k) for k in set(Weights().dense) | only}}
+    out |= {name: weight(name) for name in LEXICAL}
     if not intent:
         out |= {"rule_boost": 0.0, "duty_boost": 0.0, "stub_penalty": 0.0, "role_mismatch": 0.0}
     return out
@@ -60,8 +63,7 @@ def table(assistant, rows: list[dict], settings) -> list[list]:
     signals = tuple(assistant.retriever.embedders) + LEXICAL
     rows = [r for r in rows if r["gold"]]
     splits = {s: [r for r in rows if r.get("split", "dev") == s] for s in ("dev", "heldout")}
-    base = Weights()
-    default = {s for s in signals if (base.dense.get(s, 0.0) if s in base.dense else getattr(base, s)) > 0}
+    default = {s for s in signals if Weights().coefficients().get(s, 0.0) > 0}
     configs = [(f"{s} alone", weights_with({s}, intent=False, off_default=1.0)) for s in signals]
     configs += [("fused, no intent/structure boosts", weights_with(default, intent=False))]
     configs += [(f"fused without {s}", weights_with(default - {s})) for s in signals if s in default]

@@ -17,6 +17,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 import config
+from eval.ablation import LEXICAL
 from eval.runner import DEFAULT_SET, load_set
 from qa.answer import Assistant
 from qa.retrieve import ROLE_IN_QUESTION, Retriever, Weights
@@ -25,6 +26,15 @@ STRUCTURE = ("rule", "duty", "stub", "role")
 PENALTIES = ("stub", "role")
 STRENGTHS = (0.03, 0.1, 0.3, 1.0, 3.0)
 FOLDS, SHUFFLES = 5, 3
+OFF = 1e-9  # the weight at which every_signal computes a switched-off signal
+
+
+def every_signal(retriever: Retriever) -> Retriever:
+    """The retriever with each switched-off signal computed at a weight too small to move any unit:
+    a signal at weight 0 is not computed at all, and the fit must be able to switch it back on."""
+    w = retriever.weights
+    return retriever.with_weights(dense={name: w.dense.get(name) or OFF for name in retriever.embedders},
+                                  **{name: getattr(w, name) or OFF for name in LEXICAL})
 
 
 def candidate_features(retriever: Retriever, question: str) -> tuple[list[str], list[str], np.ndarray]:
@@ -61,13 +71,6 @@ def fit(groups: list[tuple[np.ndarray, np.ndarray]], strength: float, signs: lis
     return minimize(loss, np.zeros(stacked.shape[1]), jac=True, method="L-BFGS-B", bounds=bounds).x / scale
 
 
-def as_features(weights: Weights) -> dict[str, float]:
-    """A Weights as one coefficient per feature (a penalty is a negative coefficient)."""
-    return dict(weights.dense) | {"bm25": weights.bm25, "bigram": weights.bigram, "heading": weights.heading,
-                                  "rule": weights.rule_boost, "duty": weights.duty_boost,
-                                  "stub": -weights.stub_penalty, "role": -weights.role_mismatch}
-
-
 def right_first(w: np.ndarray, groups: list[tuple[np.ndarray, np.ndarray]]) -> int:
     return sum(bool(gold[int(np.argmax(x @ w))]) for x, gold in groups)
 
@@ -88,7 +91,7 @@ def cross_validated(groups: list[tuple[np.ndarray, np.ndarray]], strength: float
 
 def main() -> None:
     assistant = Assistant.open(config.get_settings())
-    retriever = assistant.retriever
+    retriever = every_signal(assistant.retriever)
     dev = [r for r in load_set(DEFAULT_SET) if r["gold"] and r.get("split", "dev") == "dev"]
     groups, names = [], []
     for row in dev:
@@ -97,7 +100,7 @@ def main() -> None:
         if gold.any():  # a gold unit no signal found cannot teach the weights anything
             groups.append((x, gold))
     print(f"{len(groups)} of {len(dev)} in-scope dev questions have a gold unit among the candidates")
-    current = np.array([as_features(retriever.weights).get(n, 0.0) for n in names])
+    current = np.array([retriever.weights.coefficients()[n] for n in names])
     print(f"current weights: dev right first {right_first(current, groups)}")
     signs = [-1 if n in PENALTIES else 1 for n in names]
     scores = {s: cross_validated(groups, s, signs) for s in STRENGTHS}
@@ -108,14 +111,9 @@ def main() -> None:
     w = w / w[names.index("e5")]
     print(f"chosen L2 {best}; refit on all dev: right first {right_first(w, groups)}")
     fitted = dict(zip(names, w.round(2).tolist()))
-    print("Weights(")
-    print(f"    dense={{{', '.join(f'{n!r}: {fitted[n]}' for n in names if n in retriever.weights.dense)}}},")
-    for n in ("bm25", "bigram", "heading"):
-        print(f"    {n}={fitted[n]},")
-    print(f"    rule_boost={fitted['rule']}, duty_boost={fitted['duty']},")
-    print(f"    stub_penalty={-fitted['stub']}, role_mismatch={-fitted['role']},")
-    print(")")
-
+    print(Weights(dense={n: fitted[n] for n in assistant.retriever.embedders}, bm25=fitted["bm25"],
+                  bigram=fitted["bigram"], heading=fitted["heading"], rule_boost=fitted["rule"],
+                  duty_boost=fitted["duty"], stub_penalty=-fitted["stub"], role_mismatch=-fitted["role"]))
 
 if __name__ == "__main__":
     main()

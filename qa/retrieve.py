@@ -49,6 +49,13 @@ class Weights:
     role_mismatch: float = 1.89  # "企划部的职责" ≠ 企划部经理职责; "what does the manager do" ≠ the department's
     candidates: int = 30
 
+    def coefficients(self) -> dict[str, float]:
+        """One coefficient per term of the fused score: each signal's z-score and each structure
+        indicator (Retriever.structure; a penalty is a negative coefficient). eval.tune_weights fits these."""
+        return dict(self.dense) | {"bm25": self.bm25, "bigram": self.bigram, "heading": self.heading,
+                                   "rule": self.rule_boost, "duty": self.duty_boost,
+                                   "stub": -self.stub_penalty, "role": -self.role_mismatch}
+
 
 @dataclass
 class Hit:
@@ -123,30 +130,31 @@ class Retriever:
 
     def signals(self, question: str) -> dict[str, dict[str, float]]:
         """Raw scores per signal for its top candidates, by unit id."""
-        w = self.weights
+        coefficients = self.weights.coefficients()
         text = self.query_text(question)
         out: dict[str, dict[str, float]] = {}
         dense_text = focus(question) + text[len(question):]
         for name, embedder in self.embedders.items():
-            if w.dense.get(name, 0) > 0:
-                out[name] = self.index.dense_search(name, embedder.embed_queries([dense_text])[0], w.candidates)
+            if coefficients.get(name, 0) > 0:
+                vector = embedder.embed_queries([dense_text])[0]
+                out[name] = self.index.dense_search(name, vector, self.weights.candidates)
         for name, (bm25, tokenize) in self._lexical.items():
-            if getattr(w, name) > 0:
+            if coefficients[name] > 0:
                 scores = bm25.get_scores(tokenize(text))
-                top = np.argsort(-scores, kind="stable")[: w.candidates]
+                top = np.argsort(-scores, kind="stable")[: self.weights.candidates]
                 out[name] = {self.index.units[i].id: float(scores[i]) for i in top if scores[i] > 0}
         return out
 
     def retrieve(self, question: str, k: int = 5, intent: Intent | None = None) -> Retrieval:
         """``intent`` overrides the one read from the question (a follow-up takes it from the conversation)."""
         intent = intent or classify(question)
-        w = self.weights
+        coefficients = self.weights.coefficients()
         raw = self.signals(question)
         candidates = {uid for scores in raw.values() for uid in scores}
         fused = {uid: 0.0 for uid in candidates}
         parts: dict[str, dict[str, float]] = {uid: {} for uid in candidates}
         for name, scores in raw.items():
-            weight = getattr(w, name) if name in self._lexical else w.dense.get(name, 0.0)
+            weight = coefficients.get(name, 0.0)
             z = _z(scores)
             floor = min(z.values()) if z else 0.0  # a unit outside this signal's top candidates
             for uid in candidates:
@@ -155,7 +163,8 @@ class Retriever:
                 parts[uid][name] = round(value, 3)
         asks_role = bool(ROLE_IN_QUESTION.search(question))
         for uid in candidates:
-            bonus = self.structure_bonus(self.structure(intent, self.index.by_id[uid], asks_role))
+            structure = self.structure(intent, self.index.by_id[uid], asks_role)
+            bonus = sum(coefficients[k] * v for k, v in structure.items())
             fused[uid] += bonus
             parts[uid]["intent"] = round(bonus, 3)
         # ties (the same duty text under eight departments) go to the earlier unit, so runs repeat
@@ -177,8 +186,3 @@ class Retriever:
             "rule": float(intent.kind == "permission" and bool(PROHIBITION.search(text) or PERMISSION.search(text))),
             "duty": float(intent.kind == "duty" and bool(DUTY.search(text) or PROHIBITION.search(text))),
         }
-
-    def structure_bonus(self, features: dict[str, float]) -> float:
-        w = self.weights
-        return (w.rule_boost * features["rule"] + w.duty_boost * features["duty"]
-                - w.stub_penalty * features["stub"] - w.role_mismatch * features["role"])

@@ -105,12 +105,16 @@ def test_weight_fit_sees_exactly_what_the_retriever_sums(assistant):
     retriever adds up, or fitted weights would not reproduce the ranking they were fitted for."""
     import numpy as np
 
-    from eval.tune_weights import as_features, candidate_features
+    from eval.tune_weights import candidate_features, every_signal
 
-    retriever = assistant.retriever
-    for question in ("我能以公司名义和客户签合同吗？", "What does the sales department manager do?", "会前几天要开摸底会"):
+    switched_off = assistant.retriever.with_weights(heading=0.0)
+    assert "heading" not in switched_off.signals("客户投诉")  # a signal at weight 0 is not computed …
+    assert "heading" in every_signal(switched_off).signals("客户投诉")  # … but the fit must see it
+    retriever = every_signal(assistant.retriever)
+    questions = ("我能以公司名义和客户签合同吗？", "What does the sales department manager do?", "会前几天要开摸底会")
+    for question in questions:
         names, ids, x = candidate_features(retriever, question)
-        coefficients = np.array([as_features(retriever.weights)[n] for n in names])
+        coefficients = np.array([retriever.weights.coefficients()[n] for n in names])
         fused = {h.unit.id: h.score for h in retriever.retrieve(question, k=10_000).hits}
-        assert len(ids) > 10 and {"rule", "stub", "role", "e5"} <= set(names)
+        assert len(ids) > 10 and {"rule", "stub", "role", "e5", "heading"} <= set(names)
         assert np.allclose(x @ coefficients, [fused[i] for i in ids], atol=0.01)
