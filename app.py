@@ -185,6 +185,32 @@ def cmd_user(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_memory(args: argparse.Namespace) -> int:
+    """Supervisors' reviewed answers that the assistant remembers (qa/memory.py)."""
+    from dataclasses import asdict
+
+    from qa.memory import ReviewedMemory
+
+    memory = ReviewedMemory(get_settings().memory_path)
+    if args.action == "remove":
+        if not args.id:
+            print("error: memory remove needs an answer id", file=sys.stderr)
+            return 2
+        if not memory.forget(args.id):
+            print(f"error: no remembered answer with id {args.id}", file=sys.stderr)
+            return 2
+        print(f"removed {args.id} from the reviewed-answer memory")
+        return 0
+    entries = memory.entries()
+    if args.action == "export":
+        sys.stdout.write("".join(json.dumps(asdict(e), ensure_ascii=False) + "\n" for e in entries))
+        return 0
+    for e in entries:
+        print(f"{e.answer_id[:8]}  {e.verdict:<12} {' '.join(e.units) or '-':<30} {e.reviewer:<10} {e.question}")
+    print(f"{len(entries)} reviewed questions remembered ({get_settings().memory_path})")
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from eval.runner import main as run_eval
 
@@ -255,9 +281,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--role", required=True, choices=["broker", "trainer", "supervisor", "admin"])
     p.set_defaults(func=cmd_user)
 
+    p = sub.add_parser("memory", help="the reviewed answers the assistant remembers: list, export (JSONL) or remove")
+    p.add_argument("action", choices=["list", "export", "remove"])
+    p.add_argument("id", nargs="?", help="remove: the reviewed answer's id (its first 8 characters are enough)")
+    p.set_defaults(func=cmd_memory)
+
     p = sub.add_parser("eval", help="run the gold question sets and print the metrics")
-    p.add_argument("--set", action="append", dest="sets", help="gold set file (JSONL); default: eval/gold.jsonl")
-    p.add_argument("--split", choices=["all", "dev", "heldout"], default="all")
+    p.add_argument("--set", action="append", dest="sets",
+                   help="a gold set file (JSONL) to run alone; default: the dev sets (eval/sets.json) and the sealed sets (eval/sealed.json)")
+    p.add_argument("--split", choices=["all", "dev", "sealed", "external"], default="all",
+                   help="dev: the tuning questions; sealed: blind realistic questions on the five documents; "
+                        "external: blind questions on six public regulations added to the index")
+    p.add_argument("--no-vocabulary", action="store_true", help="answer without the synonyms of qa/lexicon.json")
+    p.add_argument("--no-loo", action="store_true", help="skip the leave-one-document-out table")
     p.add_argument("--json", action="store_true")
     p.add_argument("--verbose", action="store_true", help="print every miss")
     p.add_argument("--report", metavar="DIR", help="write report.md, charts and results.json to DIR")

@@ -48,10 +48,11 @@ class Settings:
     top_k: int = field(default_factory=lambda: int(_env("POLICYQA_TOP_K", "5")))
     threads: int = field(default_factory=lambda: int(_env("POLICYQA_THREADS", "2")))
     keep_builds: int = 2
-    # Labelled questions the coverage check compares a question with (qa/coverage.QuestionMemory);
-    # the dev split of the gold set by default; empty to switch the memory off.
-    coverage_reference: str = field(default_factory=lambda: _env("POLICYQA_COVERAGE_REFERENCE",
-                                                                 str(ROOT / "eval" / "gold.jsonl")))
+    # Passage vectors by content hash (indexer/embed.EmbeddingCache); default: data dir/embedding-cache.sqlite.
+    embedding_cache: str = field(default_factory=lambda: _env("POLICYQA_EMBEDDING_CACHE", ""))
+    # Supervisors' reviewed answers steer the coverage check for the same question asked again
+    # (qa/memory.py); "0" switches that off. The product never reads eval/.
+    reviewed_memory: bool = field(default_factory=lambda: _env("POLICYQA_REVIEWED_MEMORY", "1") != "0")
     # The audit trail: any SQLAlchemy URL; default an SQLite file beside the index.
     database_url: str = field(default_factory=lambda: _env("DATABASE_URL", ""))
     # Users and roles (auth/users.py): a JSON file outside the repository; none means single-user.
@@ -81,8 +82,12 @@ class Settings:
         return Path(self.users_file) if self.users_file else self.data_dir / "users.json"
 
     @property
+    def memory_path(self) -> Path:
+        return self.data_dir / "reviewed-memory.jsonl"
+
+    @property
     def cache_path(self) -> Path:
-        return self.data_dir / "embedding-cache.sqlite"
+        return Path(self.embedding_cache) if self.embedding_cache else self.data_dir / "embedding-cache.sqlite"
 
 
 def get_settings() -> Settings:

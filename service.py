@@ -27,6 +27,7 @@ from indexer.store import open_store
 from qa.answer import Answer, Assistant
 from qa.chain import build_chain
 from qa.llm import LLMAnswerer, make_chat_model
+from qa.memory import Remembered
 
 CHECK_EVERY = 0.5  # seconds between looks at the index pointer (a file stat, or a Chroma server call)
 
@@ -97,6 +98,33 @@ class Service:
             raise ValueError(f"unknown unit id(s): {', '.join(unknown)}")
         self.audit.add_review(answer_id, reviewer=reviewer, status=status, right_units=right_units,
                               right_verdict=right_verdict, note=note)
+        self._remember(answer_id, reviewer, status, right_units or [], right_verdict)
+
+    def _remember(self, answer_id: str, reviewer: str, status: str, right_units: list[str], right_verdict: str) -> None:
+        """A reviewed answer joins the memory (qa/memory.py): correct as it was, or as corrected.
+        A follow-up mark decides nothing, and takes back what an earlier review of the answer had added."""
+        memory = self.assistant.memory
+        if memory is None:
+            return
+        if status == "follow_up":
+            memory.forget(answer_id)
+            return
+        row = self.audit.answer(answer_id)
+        if status == "correct":
+            units, verdict = [c["id"] for c in row["citations"]], row["verdict"]
+        else:
+            units, verdict = right_units, right_verdict
+        memory.remember(Remembered(answer_id=answer_id, question=row["question"], verdict=verdict, units=units,
+                                   reviewer=reviewer, reviewed=row["reviews"][-1]["created"] if row["reviews"] else ""))
+
+    def remembered(self) -> list[Remembered]:
+        """The reviewed questions the assistant remembers (shown in 审计, exported, removable)."""
+        memory = self.assistant.memory
+        return memory.entries() if memory else []
+
+    def forget(self, answer_id: str) -> bool:
+        memory = self.assistant.memory
+        return bool(memory and memory.forget(answer_id))
 
     def neighbours(self, unit_id: str, n: int = 1) -> list[Unit]:
         """The units around one unit in its document: the context a citation card opens to."""

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
 
 from config import Settings
-from indexer.embed import Embedder, EmbeddingCache, make_embedder
+from indexer.embed import Embedder, make_embedder
 from indexer.store import Index, IndexMissing, open_store
-from qa.coverage import Coverage, QuestionMemory
+from qa.coverage import Coverage
 from qa.followup import core, is_followup, own_topic, standalone
 from qa.intent import classify, language_of
+from qa.memory import ReviewedMemory
 from qa.retrieve import (
     DUTY,
     PERMISSION,
@@ -59,6 +59,10 @@ class Answer:
     latency_ms: float = 0.0
     resolved: str = ""  # the question as understood: a follow-up joined to the turn before it
     id: str = ""  # set when the answer is recorded in the audit trail
+    # How sure the answerer is that this is the answer: the coverage model's probability that the
+    # policies cover the question (for a refusal, that they do not); 1.0 for a supervisor-reviewed question.
+    confidence: float = 0.0
+    remembered: str = ""  # the reviewed answer this question matched (qa/memory.py), if any
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -96,7 +100,7 @@ def _citation(hit: Hit, question: str = "", verdict: str = "") -> Citation:
 class Assistant:
     def __init__(self, settings: Settings, index: Index, embedders: dict[str, Embedder],
                  weights: Weights | None = None, coverage: Coverage | None = None,
-                 memory: QuestionMemory | None = None) -> None:
+                 memory: ReviewedMemory | None = None) -> None:
         self.settings = settings
         self.retriever = Retriever(index, embedders, weights)
         self.coverage = coverage or Coverage()
@@ -116,13 +120,7 @@ class Assistant:
             index = store.open()
         names = index.meta.get("embedders", list(settings.embedders))
         embedders = {n: make_embedder(n, settings.threads, settings.st_model_path) for n in names}
-        memory = None
-        if settings.coverage_reference and Path(settings.coverage_reference).exists():
-            cache = EmbeddingCache(settings.cache_path)
-            try:
-                memory = QuestionMemory.load(Path(settings.coverage_reference), embedders, cache)
-            finally:
-                cache.close()
+        memory = ReviewedMemory(settings.memory_path, embedders.get("e5")) if settings.reviewed_memory else None
         return cls(settings, index, embedders, memory=memory)
 
     def with_index(self, index: Index) -> Assistant:
@@ -191,16 +189,37 @@ class Assistant:
         """Do the policies address this retrieval's question? Decided once per retrieval: a follow-up
         retrieved alone is checked before it is chosen, and not embedded again when it is answered."""
         if retrieval.covered is None:
-            retrieval.covered = self.coverage.covered(self.retriever, retrieval, self.memory)
+            retrieval.coverage = self.coverage.assess(self.retriever, retrieval)
+            retrieval.covered = retrieval.coverage >= self.coverage.threshold
         return retrieval.covered
+
+    def recall(self, retrieval: Retrieval) -> str:
+        """A supervisor-reviewed question this one repeats: its coverage is the review's, and its
+        reviewed units (those still in the index) come first. Returns the reviewed answer's id or ''."""
+        seen = self.memory.lookup(retrieval.question) if self.memory else None
+        if seen is None:
+            return ""
+        retrieval.covered, retrieval.coverage = seen.verdict != "not_covered", 1.0
+        by_id = self.index.by_id
+        reviewed = [uid for uid in seen.units if uid in by_id]
+        if reviewed:
+            rest = [h for h in retrieval.hits if h.unit.id not in reviewed]
+            top = retrieval.hits[0].score if retrieval.hits else 0.0
+            found = {h.unit.id: h for h in retrieval.hits}
+            first = [found.get(uid) or Hit(by_id[uid], top, {}) for uid in reviewed]
+            retrieval.hits = first + rest
+        return seen.answer_id
 
     def compose(self, retrieval: Retrieval, followup: str | None = None) -> Answer:
         intent = retrieval.intent
         hits = retrieval.hits
-        base = dict(question=retrieval.question, language=intent.language, intent=intent.kind)
+        remembered = self.recall(retrieval)
+        hits = retrieval.hits
+        base = dict(question=retrieval.question, language=intent.language, intent=intent.kind, remembered=remembered)
         if not self.covered(retrieval):
             text = conclusion("not_covered", intent, None, retrieval.question)
-            return Answer(answer=text, verdict="not_covered", related=[_citation(h) for h in hits[:3]], **base)
+            return Answer(answer=text, verdict="not_covered", related=[_citation(h) for h in hits[:3]],
+                          confidence=round(1.0 - retrieval.coverage, 3), **base)
         top = hits[0]
         verdict = rule = decide(intent, top.unit.text, retrieval.question)
         text = conclusion(verdict, intent, top.unit, retrieval.question)
@@ -212,5 +231,6 @@ class Assistant:
             verdict=verdict,
             citations=[_citation(h, retrieval.question, rule) for h in cited],
             related=[_citation(h) for h in hits[len(cited):3]],
+            confidence=round(retrieval.coverage, 3),
             **base,
         )

@@ -71,6 +71,7 @@ class Retrieval:
     hits: list[Hit]
     raw: dict[str, float]  # best raw score per signal: what the coverage check reads
     covered: bool | None = None  # the coverage check's decision, once made (Assistant.covered)
+    coverage: float = 0.0  # its probability that the policies cover the question
 
 
 SCAFFOLD = re.compile(

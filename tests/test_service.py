@@ -52,7 +52,7 @@ def test_a_running_service_follows_a_rebuild_made_elsewhere(service, tmp_path):
     time.sleep(0.6)  # the service looks at the pointer at most twice a second
     answer = service.ask("公司车辆可以私用吗？")
     assert service.assistant.index.build_id != before
-    assert service.assistant.memory is not None  # the reopened index keeps the coverage check's memory
+    assert service.assistant.memory is not None  # the reopened index keeps the reviewed-answer memory
     assert answer.citations and answer.citations[0].doc_title == "车辆管理办法"
     service.remove("车辆管理办法")
     assert "车辆管理办法" not in {d["id"] for d in service.documents()}

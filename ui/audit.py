@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 
 import gradio as gr
 
@@ -97,6 +98,23 @@ class AuditTab:
                  "**制度未涵盖的问题（制度缺口）**："] + [f"- {esc(q)}" for q in s["not_covered_questions"][:50]]
         return "\n\n".join(lines)
 
+    # --- the reviewed-answer memory (qa/memory.py) ----------------------------------------------
+    def memory(self, request: gr.Request):
+        """What the assistant remembers from reviews: listed, and offered as a JSONL download."""
+        self.guard(request, "audit")
+        entries = self.service.remembered()
+        lines = [f"**已记住的审核问题**：{len(entries)} 条（同一问题再被问到时，按审核结果回答）"]
+        lines += [f"- `{e.answer_id[:8]}` {esc(e.question)} → {e.verdict} {' '.join(e.units)} · {esc(e.reviewer)}"
+                  for e in entries[-100:]]
+        data = "".join(json.dumps(asdict(e), ensure_ascii=False) + "\n" for e in entries)
+        return "\n\n".join(lines), gr.update(value=download(data, "reviewed-memory.jsonl"), visible=bool(entries))
+
+    def forget(self, answer_id: str, request: gr.Request) -> str:
+        self.guard(request, "audit")
+        if self.service.forget((answer_id or "").strip()):
+            return "✅ 已从记忆中移除"
+        return "❌ 记忆中没有这个回答 ID"
+
     # --- API (supervisors and admins) ------------------------------------------------------------
     def api_search(self, since: str = "", until: str = "", user: str = "", verdict: str = "", doc: str = "",
                    feedback: str = "", review: str = "", request: gr.Request = None) -> list[dict]:
@@ -162,6 +180,17 @@ class AuditTab:
             self.open, [answer_id], detail, api_visibility="private")
         exporting.click(self.export, [fmt, *filters], file, api_visibility="private")
         refresh.click(self.stats, None, stats, api_visibility="private")
+        with gr.Accordion("审核记忆（已审核的问题）", open=False):
+            remembered = gr.Markdown(elem_id="audit-memory")
+            with gr.Row():
+                show = gr.Button("查看", elem_id="audit-memory-show")
+                memory_file = gr.DownloadButton("导出记忆", visible=False, elem_id="audit-memory-download")
+                forget_id = gr.Textbox(label="回答 ID（前 8 位即可）", elem_id="audit-memory-id")
+                forget = gr.Button("从记忆中移除", elem_id="audit-memory-forget")
+            forgotten = gr.Markdown(elem_id="audit-memory-result")
+        show.click(self.memory, None, [remembered, memory_file], api_visibility="private")
+        forget.click(self.forget, [forget_id], forgotten, api_visibility="private").then(
+            self.memory, None, [remembered, memory_file], api_visibility="private")
         gr.api(self.api_search, api_name="audit_search")
         gr.api(self.api_review, api_name="audit_review")
         gr.api(self.api_export, api_name="audit_export")
