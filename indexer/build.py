@@ -16,7 +16,7 @@ from indexer.embed import EmbeddingCache, make_embedder
 from indexer.loaders import SUPPORTED, DocumentError, read_document
 from indexer.parse import ParseResult, Unit, parse
 from indexer.store import open_store
-from indexer.tokenize import tokens
+from indexer.tokenize import lexicon, tokens
 
 PARSER_VERSION = "2"
 
@@ -87,7 +87,10 @@ def read_units(corpus_dir: Path, docs: list[Document]) -> tuple[list[Unit], Buil
 
 
 def fingerprint(docs: list[Document], settings: Settings) -> str:
-    parts = [PARSER_VERSION, ",".join(settings.embedders)] + [f"{d.id}:{d.title}:{d.version}" for d in docs]
+    """Changes with the documents, the parser, the models and the vocabulary's whole terms (jieba keeps
+    them unsplit, so they shape every unit's tokens)."""
+    terms = hashlib.sha256(json.dumps(lexicon().get("terms", []), ensure_ascii=False).encode()).hexdigest()[:8]
+    parts = [PARSER_VERSION, ",".join(settings.embedders), terms] + [f"{d.id}:{d.title}:{d.version}" for d in docs]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 

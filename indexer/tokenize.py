@@ -43,6 +43,31 @@ def lexicon() -> dict:
     return json.loads(LEXICON.read_text(encoding="utf-8")) if LEXICON.exists() else {}
 
 
+_synonyms_override: dict[str, list[str]] | None = None
+_synonyms_version = 0
+
+
+def synonyms() -> dict[str, list[str]]:
+    """The vocabulary in force: everyday or English phrase → the policies' words. An entry is either a
+    list of words or {"words": [...], "concept": ..., "basis": ...} (qa/lexicon.json says why each is there)."""
+    if _synonyms_override is not None:
+        return _synonyms_override
+    return {k: (v["words"] if isinstance(v, dict) else v) for k, v in lexicon().get("synonyms", {}).items()}
+
+
+def use_synonyms(table: dict[str, list[str]] | None) -> None:
+    """Replace the vocabulary for this process (None restores qa/lexicon.json). The eval uses it to
+    measure the vocabulary's contribution and to leave one document's entries out."""
+    global _synonyms_override, _synonyms_version
+    _synonyms_override = table
+    _synonyms_version += 1
+
+
+def synonyms_version() -> int:
+    """Changes whenever use_synonyms does, so caches derived from the vocabulary know to refresh."""
+    return _synonyms_version
+
+
 def to_simplified(text: str) -> str:
     return _t2s().convert(text)
 

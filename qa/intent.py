@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from indexer.bridge import stem
-from indexer.tokenize import lexicon, to_simplified, word_boundaries
+from indexer.tokenize import synonyms, synonyms_version, to_simplified, word_boundaries
 
 ASK = r"(?:吗|嘛|(?<![什怎这那多])么)"  # a yes/no particle, not the 么 of 什么
 PERMISSION_ZH = re.compile(
@@ -71,17 +71,24 @@ def _stems(text: str) -> list[str]:
     return [stem(w) for w in re.findall(r"[a-z]+", text.lower())]
 
 
-@functools.cache
 def english_phrases() -> list[tuple[tuple[str, ...], list[str]]]:
     """The lexicon's English phrases as word-stem sequences with their corpus words, longest first."""
-    synonyms = lexicon().get("synonyms", {})
-    phrases = [(tuple(_stems(p)), words) for p, words in synonyms.items() if p.isascii() and _stems(p)]
+    return _english_phrases(synonyms_version())
+
+
+@functools.cache
+def _english_phrases(_version: int) -> list[tuple[tuple[str, ...], list[str]]]:
+    phrases = [(tuple(_stems(p)), words) for p, words in synonyms().items() if p.isascii() and _stems(p)]
     return sorted(phrases, key=lambda item: -len(item[0]))
 
 
-@functools.cache
 def chinese_phrases() -> list[tuple[str, list[str]]]:
-    return [(p, words) for p, words in lexicon().get("synonyms", {}).items() if not p.isascii()]
+    return _chinese_phrases(synonyms_version())
+
+
+@functools.cache
+def _chinese_phrases(_version: int) -> list[tuple[str, list[str]]]:
+    return [(p, words) for p, words in synonyms().items() if not p.isascii()]
 
 
 def _at_word_boundaries(text: str, phrase: str, bounds: set[int]) -> bool:
