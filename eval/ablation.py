@@ -59,10 +59,11 @@ def plain_text_retriever(assistant, settings) -> object:
 
 
 def table(assistant, rows: list[dict], settings) -> list[list]:
-    """Rows of [retriever, dev top-1, dev top-3, held-out top-1, held-out top-3] over in-scope questions."""
+    """Rows of [retriever, dev top-1, dev top-3, sealed top-1, sealed top-3] over in-scope questions
+    (sealed rows already resolved to unit ids by eval.runner.resolve; read in aggregate only)."""
     signals = tuple(assistant.retriever.embedders) + LEXICAL
     rows = [r for r in rows if r["gold"]]
-    splits = {s: [r for r in rows if r.get("split", "dev") == s] for s in ("dev", "heldout")}
+    splits = {s: [r for r in rows if r.get("split", "dev") == s] for s in ("dev", "sealed")}
     default = {s for s in signals if Weights().coefficients().get(s, 0.0) > 0}
     configs = [(f"{s} alone", weights_with({s}, intent=False, off_default=1.0)) for s in signals]
     configs += [("fused, no intent/structure boosts", weights_with(default, intent=False))]
@@ -78,19 +79,20 @@ def table(assistant, rows: list[dict], settings) -> list[list]:
     out = []
     for name, retriever in variants:
         cells: list = [name]
-        for split in ("dev", "heldout"):
+        for split in ("dev", "sealed"):
             cells += list(score(retriever, splits[split])) if splits[split] else [None, None]
         out.append(cells)
     return out
 
 
 def main() -> None:
-    from eval.runner import default_sets
+    from eval.runner import all_sets, resolve
 
     settings = config.get_settings()
     assistant = Assistant.open(settings)
-    rows = [r for _, path in default_sets() for r in load_set(path)]
-    print("| retriever | dev top-1 | dev top-3 | held-out top-1 | held-out top-3 |")
+    rows = [resolve(r | {"split": s.split}, assistant.index) for s in all_sets() if s.corpus == "five"
+            for r in load_set(s.path)]
+    print("| retriever | dev top-1 | dev top-3 | sealed top-1 | sealed top-3 |")
     print("|---|---|---|---|---|")
     for name, *cells in table(assistant, rows, settings):
         print(f"| {name} | " + " | ".join("—" if c is None else f"{c:.3f}" for c in cells) + " |")

@@ -31,10 +31,11 @@ class Outcome:
     ranked: list[str]  # cited, then related: the order a reader sees them
     latency_ms: float
     grounding: list[str] = field(default_factory=list)
+    confidence: float = 0.0  # the answer's own confidence (qa.answer.Answer.confidence)
 
     @property
     def in_scope(self) -> bool:
-        return bool(self.gold)
+        return self.gold_verdict != "not_covered"
 
     @property
     def ok_ids(self) -> set[str]:
@@ -62,9 +63,9 @@ def tags_of(row: dict) -> list[str]:
         tags.append("english")
     if to_simplified(row["question"]) != row["question"]:
         tags.append("traditional")
-    if len(row["gold"]) >= 2:
+    if len(row["gold"]) >= 2 and "evidence" not in row:
         tags.append("two_articles")
-    if not row["gold"]:
+    if row["verdict"] == "not_covered":
         tags.append("out_of_scope")
     return sorted(set(tags))
 
@@ -77,6 +78,7 @@ def outcome(row: dict, answer, set_name: str, grounding: list[str] | None = None
         verdict=answer.verdict if verdict else None,
         cited=[c.id for c in answer.citations], ranked=[c.id for c in answer.citations + answer.related],
         latency_ms=answer.latency_ms, grounding=list(grounding or []),
+        confidence=getattr(answer, "confidence", 0.0),
     )
 
 
@@ -98,16 +100,36 @@ def summarize(outcomes: list[Outcome]) -> dict:
         "top1": _ratio(sum(o.first == 0 for o in ins), len(ins)),
         "top3": _ratio(sum(o.first is not None and o.first < 3 for o in ins), len(ins)),
         "mrr": _ratio(sum(1 / (o.first + 1) for o in ins if o.first is not None), len(ins)),
+        "cited_correct": _ratio(sum(bool(set(o.cited) & o.ok_ids) for o in ins), len(ins)),
         "cite_precision": _ratio(sum(uid in o.ok_ids for uid, o in cited), len(cited)),
         "cite_recall": _ratio(sum(len(set(o.gold) & set(o.cited)) for o in ins), sum(len(o.gold) for o in ins)),
         "verdict": _ratio(sum(o.verdict == o.gold_verdict for o in with_verdict), len(with_verdict)) if with_verdict else None,
         "oos_refusal": _ratio(sum(o.verdict == "not_covered" for o in oos), len(oos)) if with_verdict else None,
         "false_refusal": _ratio(sum(o.verdict == "not_covered" for o in ins), len(ins)) if with_verdict else None,
+        # what hurts users: a 可以/Yes that the policies do not give, and a prohibition not reported
+        "unsafe_yes": _ratio(sum(o.verdict == "allowed" and o.gold_verdict != "allowed" for o in with_verdict),
+                             len(with_verdict)) if with_verdict else None,
+        "missed_prohibition": _ratio(sum(o.verdict != "prohibited" for o in with_verdict if o.gold_verdict == "prohibited"),
+                                     sum(o.gold_verdict == "prohibited" for o in with_verdict)) if with_verdict else None,
         "grounding_failures": sum(len(o.grounding) for o in outcomes),
         "passed": _ratio(sum(o.passed for o in outcomes), len(outcomes)),
         "latency_median_ms": statistics.median(latencies) if latencies else None,
         "latency_p95_ms": latencies[int(0.95 * (len(latencies) - 1))] if latencies else None,
     }
+
+
+def risk_coverage(outcomes: list[Outcome], withheld: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3)) -> list[dict]:
+    """Accuracy (right first unit and verdict; refused when out of scope) and unsafe 可以/Yes among the
+    answers kept when the least confident share is withheld: what a "not sure" threshold would buy."""
+    ranked = sorted(outcomes, key=lambda o: -o.confidence)
+    out = []
+    for share in withheld:
+        kept = ranked[: len(ranked) - int(round(share * len(ranked)))]
+        out.append({"withheld": share, "kept": len(kept),
+                    "accuracy": _ratio(sum(o.passed for o in kept), len(kept)),
+                    "unsafe_yes": _ratio(sum(o.verdict == "allowed" and o.gold_verdict != "allowed" for o in kept),
+                                         len(kept))})
+    return out
 
 
 def groups(outcomes: list[Outcome]) -> dict[str, list[Outcome]]:

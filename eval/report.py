@@ -16,9 +16,11 @@ from qa.verdict import VERDICTS
 
 METRICS = [("top1", "correct unit first"), ("top3", "hit@3"), ("mrr", "MRR"), ("cite_precision", "citation precision"),
            ("cite_recall", "citation recall"), ("verdict", "verdict accuracy"), ("oos_refusal", "out-of-scope refused"),
-           ("false_refusal", "in-scope refused"), ("grounding_failures", "groundedness failures"),
+           ("false_refusal", "in-scope refused"), ("unsafe_yes", "unsafe 可以/Yes"),
+           ("missed_prohibition", "prohibition missed"), ("grounding_failures", "groundedness failures"),
            ("latency_median_ms", "latency median (ms)"), ("latency_p95_ms", "latency p95 (ms)")]
-BREAKDOWN = ["questions", "top1", "top3", "mrr", "cite_precision", "cite_recall", "verdict", "oos_refusal", "false_refusal"]
+BREAKDOWN = ["questions", "top1", "top3", "mrr", "cite_precision", "cite_recall", "verdict", "oos_refusal", "false_refusal",
+             "unsafe_yes", "missed_prohibition"]
 
 
 def _fmt(value) -> str:
@@ -99,8 +101,11 @@ def diff(previous: dict, ours: list[Outcome]) -> tuple[list[dict], list[dict], i
 
 
 def write_report(folder: Path, ours: list[Outcome], baseline: list[Outcome] | None, previous: Path | None = None,
-                 ablation: list[list] | None = None, sets: list[tuple[str, Path]] | None = None) -> Path:
-    from eval.runner import SETS_FILE
+                 ablation: list[list] | None = None, sets: list[tuple[str, Path]] | None = None,
+                 loo: dict | None = None) -> Path:
+    """Sealed splits appear in aggregate only: per-question lists (the diff, results.json) hold dev questions."""
+    from eval.metrics import risk_coverage
+    from eval.runner import SEALED_FILE, SETS_FILE
 
     folder.mkdir(parents=True, exist_ok=True)
     results = folder / "results.json"
@@ -111,6 +116,8 @@ def write_report(folder: Path, ours: list[Outcome], baseline: list[Outcome] | No
     base = {name: summarize(group) for name, group in groups(baseline).items()} if baseline else {}
     lines = [f"# Eval report, {time.strftime('%Y-%m-%d %H:%M')}", ""]
     meta = {s["file"]: s for s in json.loads(SETS_FILE.read_text(encoding="utf-8"))["sets"]}
+    meta |= {s["file"]: {"editors": "sealed (eval/sealed.json)", "purpose": s["about"]}
+             for s in json.loads(SEALED_FILE.read_text(encoding="utf-8"))["sets"]}
     lines += ["## Gold sets", ""]
     lines += _table(["set", "questions", "editors", "purpose"],
                     [[name, sum(o.set == name for o in ours), meta.get(name, {}).get("editors", "—"),
@@ -120,8 +127,28 @@ def write_report(folder: Path, ours: list[Outcome], baseline: list[Outcome] | No
                "(its verdict metrics are —)."), ""]
     lines += _table(["metric", "policy-qa", "baseline"],
                     [[label, summary["all"][key], base.get("all", {}).get(key)] for key, label in METRICS])
-    failed = failed_floors(summary["all"])
-    lines += ["", "## Core floors", "", "All met." if not failed else "Missed: " + "; ".join(failed)]
+    splits = sorted({o.split for o in ours})
+    lines += ["", "## Per split", ""]
+    lines += _table(["metric"] + splits, [[label] + [summarize([o for o in ours if o.split == sp])[key] for sp in splits]
+                                          for key, label in METRICS])
+    lines += ["", "## Risk–coverage", "",
+              "Accuracy (right first unit and verdict) / unsafe 可以/Yes of the answers kept when the least "
+              "confident share is withheld.", ""]
+    lines += _table(["split", "withhold 0%", "10%", "20%", "30%"],
+                    [[sp] + [f"{r['accuracy'] or 0:.3f} / {r['unsafe_yes'] or 0:.3f}"
+                             for r in risk_coverage([o for o in ours if o.split == sp])] for sp in splits])
+    if loo and loo.get("folds"):
+        lines += ["", "## Leave one document out", "",
+                  "Sealed questions about the left-out document; vocabulary, weights and coverage fitted without "
+                  "it, beside the parts fitted on all five." + (" **Stale fits: refit with `python -m eval.loo`.**"
+                                                                if loo.get("stale") else ""), ""]
+        folds = list(loo["folds"].items()) + [("mean", loo["mean"])]
+        lines += _table(["document", "questions", "top1", "top3", "verdict", "unsafe_yes", "top1 (all five)",
+                         "verdict (all five)"],
+                        [[d, f["without"]["questions"], f["without"]["top1"], f["without"]["top3"], f["without"]["verdict"],
+                          f["without"]["unsafe_yes"], f["with"]["top1"], f["with"]["verdict"]] for d, f in folds])
+    failed = failed_floors(summarize([o for o in ours if o.split == "dev"]))
+    lines += ["", "## Core floors (dev)", "", "All met." if not failed else "Missed: " + "; ".join(failed)]
     ungrounded = [(o.id, f) for o in ours for f in o.grounding]
     lines += ["", "## Groundedness", "",
               "Every quoted span occurs verbatim in the unit it cites, and every cited id exists in the index."
@@ -138,12 +165,12 @@ def write_report(folder: Path, ours: list[Outcome], baseline: list[Outcome] | No
     lines += [""] + [f"![{c}]({c})" for c in charts]
     if ablation:
         lines += ["", "## Retrieval ablation (in-scope questions)", ""]
-        lines += _table(["retriever", "dev top-1", "dev top-3", "held-out top-1", "held-out top-3"], ablation)
+        lines += _table(["retriever", "dev top-1", "dev top-3", "sealed top-1", "sealed top-3"], ablation)
     lines += ["", "## Against the previous report", ""]
     if old is None:
         lines.append("No previous report to compare with.")
     else:
-        better, worse, added, removed = diff(old, ours)
+        better, worse, added, removed = diff(old, [o for o in ours if o.split == "dev"])
         lines.append(f"{len(better)} better, {len(worse)} worse, {added} new questions, {removed} removed.")
         for title, items in (("Worse", worse), ("Better", better)):
             if items:
@@ -152,6 +179,7 @@ def write_report(folder: Path, ours: list[Outcome], baseline: list[Outcome] | No
     report = folder / "report.md"
     report.write_text("\n".join(lines) + "\n", encoding="utf-8")
     results.write_text(json.dumps({"summary": summary, "baseline": base.get("all"),
-                                   "outcomes": [o.to_dict() for o in ours]}, ensure_ascii=False, indent=1),
+                                   "outcomes": [o.to_dict() for o in ours if o.split == "dev"]},
+                                  ensure_ascii=False, indent=1),
                        encoding="utf-8")
     return report

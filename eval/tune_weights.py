@@ -7,7 +7,7 @@ w · features should put its mass on the gold units. The features are exactly wh
 each signal's z-score and the structure indicators (Retriever.structure); a signal may only raise a
 unit and a penalty only lower it. The L2 strength is chosen by 5-fold cross-validation on dev (three
 shuffles): the strongest whose count of questions right first is within one question of the best,
-since differences smaller than that are noise. Only the dev split is read. The weights are scaled
+since differences smaller than that are noise. Only the dev sets are read. The weights are scaled
 so that e5 weighs 1.0, which keeps the fused score on the scale answer.CITE_MARGIN was set on;
 refit coverage afterwards (`python -m eval.fit_coverage`), since it reads the fused score.
 """
@@ -18,7 +18,7 @@ from scipy.optimize import minimize
 
 import config
 from eval.ablation import LEXICAL
-from eval.runner import DEFAULT_SET, load_set
+from eval.runner import dev_rows
 from qa.answer import Assistant
 from qa.retrieve import ROLE_IN_QUESTION, Retriever, Weights
 
@@ -89,16 +89,38 @@ def cross_validated(groups: list[tuple[np.ndarray, np.ndarray]], strength: float
     return float(np.mean(counts))
 
 
-def main() -> None:
-    assistant = Assistant.open(config.get_settings())
-    retriever = every_signal(assistant.retriever)
-    dev = [r for r in load_set(DEFAULT_SET) if r["gold"] and r.get("split", "dev") == "dev"]
+def question_groups(retriever: Retriever, rows: list[dict]) -> tuple[list[str], list[tuple[np.ndarray, np.ndarray]]]:
+    """Feature names, and (candidate features, gold mask) for each question with a gold candidate."""
     groups, names = [], []
-    for row in dev:
+    for row in rows:
         names, ids, x = candidate_features(retriever, row["question"])
         gold = np.array([uid in set(row["gold"]) | set(row.get("accept", [])) for uid in ids])
         if gold.any():  # a gold unit no signal found cannot teach the weights anything
             groups.append((x, gold))
+    return names, groups
+
+
+def as_weights(names: list[str], w: np.ndarray, embedders) -> Weights:
+    """Fitted coefficients as Weights, scaled so that e5 weighs 1.0."""
+    fitted = dict(zip(names, (w / w[names.index("e5")]).round(2).tolist()))
+    return Weights(dense={n: fitted[n] for n in embedders}, bm25=fitted["bm25"], bigram=fitted["bigram"],
+                   heading=fitted["heading"], rule_boost=fitted["rule"], duty_boost=fitted["duty"],
+                   stub_penalty=-fitted["stub"], role_mismatch=-fitted["role"])
+
+
+def fit_weights(retriever: Retriever, rows: list[dict], strength: float = 1.0) -> Weights:
+    """Weights fitted on these questions at a given L2 strength (what eval.loo does per fold)."""
+    retriever = every_signal(retriever)
+    names, groups = question_groups(retriever, [r for r in rows if r["gold"]])
+    signs = [-1 if n in PENALTIES else 1 for n in names]
+    return as_weights(names, fit(groups, strength, signs), retriever.embedders)
+
+
+def main() -> None:
+    assistant = Assistant.open(config.get_settings())
+    retriever = every_signal(assistant.retriever)
+    dev = [r for r in dev_rows() if r["gold"]]
+    names, groups = question_groups(retriever, dev)
     print(f"{len(groups)} of {len(dev)} in-scope dev questions have a gold unit among the candidates")
     current = np.array([retriever.weights.coefficients()[n] for n in names])
     print(f"current weights: dev right first {right_first(current, groups)}")
@@ -108,12 +130,8 @@ def main() -> None:
         print(f"L2 {s:<5} cross-validated right first {right:.1f} of {len(groups)}")
     best = max(s for s in STRENGTHS if scores[s] >= max(scores.values()) - 1)
     w = fit(groups, best, signs)
-    w = w / w[names.index("e5")]
     print(f"chosen L2 {best}; refit on all dev: right first {right_first(w, groups)}")
-    fitted = dict(zip(names, w.round(2).tolist()))
-    print(Weights(dense={n: fitted[n] for n in assistant.retriever.embedders}, bm25=fitted["bm25"],
-                  bigram=fitted["bigram"], heading=fitted["heading"], rule_boost=fitted["rule"],
-                  duty_boost=fitted["duty"], stub_penalty=-fitted["stub"], role_mismatch=-fitted["role"]))
+    print(as_weights(names, w, assistant.retriever.embedders))
 
 if __name__ == "__main__":
     main()

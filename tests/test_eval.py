@@ -10,7 +10,7 @@ import pytest
 from eval import gate
 from eval.grounding import failures
 from eval.metrics import groups, summarize
-from eval.runner import EXPECTED, default_sets, evaluate, load_set
+from eval.runner import EXPECTED, all_sets, collect, default_sets, evaluate, load_set
 
 
 @pytest.fixture(scope="session")
@@ -21,6 +21,24 @@ def gold_rows():
 @pytest.fixture(scope="session")
 def outcomes(assistant, gold_rows):
     return evaluate(assistant.ask, gold_rows, assistant.index)
+
+
+@pytest.fixture(scope="session")
+def external_assistant(settings, built):
+    """The five documents plus the six public regulations, each added as `python app.py add` does."""
+    from eval.external import prepare
+    from qa.answer import Assistant
+
+    return Assistant.open(prepare(settings), build_if_missing=False)
+
+
+@pytest.fixture(scope="session")
+def sealed_outcomes(assistant, external_assistant):
+    """The sealed splits, answered; read in aggregate only."""
+    assistants = {"five": assistant, "external": external_assistant}
+    chosen = [s for s in all_sets() if s.sha256]
+    rows, _, _ = collect(chosen, assistants)
+    return [o for c, a in assistants.items() for o in evaluate(a.ask, rows[c], a.index)]
 
 
 def test_gold_sets_cover_what_the_suite_promises(gold_rows, assistant):
@@ -42,12 +60,35 @@ def test_every_answer_is_grounded(outcomes):
     assert ungrounded == []
 
 
-def test_regression_gate(outcomes, gold_rows):
+def test_regression_gate(outcomes, sealed_outcomes, gold_rows):
     """Nothing that passed when eval/expected.json was recorded fails now (unless its gold row changed),
-    and no core floor that held then is broken now. Re-record with `python app.py eval --record`."""
+    no core floor that held then is broken now, and no split gives more unsafe 可以/Yes answers than
+    it did. Re-record with `python app.py eval --record`."""
     expected = json.loads(EXPECTED.read_text(encoding="utf-8"))
-    summary = summarize(outcomes)
-    assert gate.check(outcomes, [r for _, r in gold_rows], summary, expected) == []
+    assert set(expected["splits"]) == {"dev", "sealed", "external"}
+    problems = gate.check(outcomes + sealed_outcomes, [r for _, r in gold_rows], summarize(outcomes), expected)
+    assert problems == []
+
+
+def test_sealed_splits_are_answered_grounded_and_measured(sealed_outcomes):
+    assert {o.split for o in sealed_outcomes} == {"sealed", "external"}
+    assert [f for o in sealed_outcomes for f in o.grounding] == []
+    for split in ("sealed", "external"):
+        m = summarize([o for o in sealed_outcomes if o.split == split])
+        assert m["questions"] >= 150 and m["unsafe_yes"] is not None and m["missed_prohibition"] is not None
+        # the questions are about the documents, so retrieval finds the right unit for most of them
+        assert m["top3"] > 0.3
+
+
+def test_gate_counts_an_unsafe_yes(sealed_outcomes, gold_rows):
+    """An answer turned into 可以 where the gold says otherwise raises unsafe_yes above the record."""
+    expected = json.loads(EXPECTED.read_text(encoding="utf-8"))
+    broken = copy.deepcopy(sealed_outcomes)
+    victim = next(o for o in broken if o.split == "external" and o.gold_verdict == "prohibited" and o.verdict != "allowed")
+    victim.verdict = "allowed"
+    problems = gate.check(broken, [], {"top1": None, "top3": None, "verdict": None, "oos_refusal": None,
+                                       "false_refusal": None}, expected)
+    assert any(p.startswith("external: unsafe_yes") for p in problems)
 
 
 def test_gate_and_grounding_catch_a_broken_answer(assistant, outcomes, gold_rows):
