@@ -73,7 +73,8 @@ class Service:
         answer.latency_ms = round((time.perf_counter() - started) * 1000, 1)
         meta = assistant.index.meta
         settings = {"weights": asdict(assistant.retriever.weights), "top_k": self.settings.top_k,
-                    "embedders": list(assistant.retriever.embedders)}
+                    "embedders": list(assistant.retriever.embedders),
+                    "confidence": answer.confidence, "confident": answer.confident}
         if self.llm:
             settings |= {"prompts": self.llm.prompts.version, "llm_fallback": outcome.fallback}
         answer.id = self.audit.record(

@@ -57,7 +57,7 @@ def fit(values: np.ndarray, gate: np.ndarray, y: np.ndarray, verbose: bool = Fal
 
 def main() -> None:
     assistant = Assistant.open(config.get_settings())
-    rows = dev_rows()
+    rows = dev_rows(assistant.index)
     values, gate, y = measure(assistant.retriever, rows)
     print(f"{len(rows)} dev questions, {int((y == 0).sum())} out of scope")
     print(fit(values, gate, y, verbose=True))

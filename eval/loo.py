@@ -54,7 +54,7 @@ def fit_folds(assistant) -> dict:
     from eval.fit_coverage import fit, measure
     from eval.tune_weights import fit_weights
 
-    rows = dev_rows()
+    rows = dev_rows(assistant.index)
     stamp = fingerprint()
     folds = {}
     for doc in documents(assistant.index):

@@ -28,7 +28,14 @@ from pathlib import Path
 
 from config import get_settings
 from eval.grounding import failures
-from eval.metrics import Outcome, failed_floors, groups, outcome, risk_coverage, summarize
+from eval.metrics import (
+    Outcome,
+    failed_floors,
+    groups,
+    outcome,
+    risk_coverage,
+    summarize,
+)
 from qa.verdict import VERDICTS
 
 EVAL_DIR = Path(__file__).resolve().parent
@@ -61,9 +68,11 @@ def default_sets() -> list[tuple[str, Path]]:
     return [(s.name, s.path) for s in all_sets() if s.split == "dev"]
 
 
-def dev_rows() -> list[dict]:
-    """Every dev question: what fitting (weights, coverage, vocabulary) may read."""
-    return [r for _, path in default_sets() for r in load_set(path)]
+def dev_rows(index=None) -> list[dict]:
+    """Every dev question: what fitting (weights, coverage, vocabulary) may read. With an index,
+    evidence rows are resolved to its unit ids (fitting needs ids)."""
+    rows = [r for _, path in default_sets() for r in load_set(path)]
+    return [resolve(r, index) for r in rows] if index is not None else rows
 
 
 def sealed_problems() -> list[str]:

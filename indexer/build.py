@@ -18,7 +18,7 @@ from indexer.parse import ParseResult, Unit, parse
 from indexer.store import open_store
 from indexer.tokenize import lexicon, tokens
 
-PARSER_VERSION = "2"
+PARSER_VERSION = "3"
 
 
 @dataclass

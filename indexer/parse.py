@@ -12,6 +12,11 @@ paragraphs under a heading. Real policy text is messy, so parsing runs in three 
 
 Nothing here knows about the five seed documents: it recognises 第X篇/部分/章/节/条, 一、, （一）,
 1、, 1., (1), "标签――1." lists and short free-standing headings in any file.
+
+Statutes are read as statutes: an article (第X条) is one unit holding its lead-in, its numbered items
+and the paragraphs after them, because a law is cited by article and an item means nothing without
+its lead-in ("禁止任何人以下列手段操纵证券市场：（一）…"). Markdown markup and the metadata block
+before `<!-- INFO END -->` (promulgation dates) are dropped; `## 第一章 总则` is a chapter.
 """
 from __future__ import annotations
 
@@ -42,6 +47,9 @@ MARKERS: list[tuple[str, float, re.Pattern[str]]] = [
     ("num_paren", 10, re.compile(r"^([（(]\d{1,2}[）)])(.*)$")),
 ]
 MD_HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
+MD_COMMENT = re.compile(r"<!--.*?-->")
+INFO_END = "<!-- INFO END -->"
+ITEM_KINDS = {"cn_enum", "cn_paren", "num_dun", "num_dot", "num_paren"}
 BULLET = re.compile(r"^[·•●▪◆■□\-\*]\s*")
 HEADING_KINDS = {"part", "section", "chapter", "subsection", "free", "list_label"}
 STRUCTURAL = {"part", "section", "chapter", "subsection"}
@@ -119,7 +127,11 @@ class _Node:
 def match_marker(text: str) -> tuple[str, float, str, str] | None:
     m = MD_HEADING.match(text)
     if m:
-        return "free", float(len(m.group(1))), m.group(2).strip(), m.group(2).strip()
+        inner = m.group(2).strip()
+        found = match_marker(inner)  # "## 第一章  总则" is a chapter, not a free heading
+        if found and found[0] in STRUCTURAL:
+            return found
+        return "free", float(len(m.group(1))), inner, inner
     for kind, level, pattern in MARKERS:
         m = pattern.match(text)
         if m:
@@ -263,9 +275,19 @@ def _key(kind: str, marker: str, title: str) -> str:
     return marker
 
 
+def _strip_markup(text: str) -> list[str]:
+    """Lines without Markdown metadata: what precedes `<!-- INFO END -->` except the `# title`, and
+    HTML comments anywhere."""
+    lines = text.splitlines()
+    if any(line.strip() == INFO_END for line in lines):
+        end = next(i for i, line in enumerate(lines) if line.strip() == INFO_END)
+        lines = [line for line in lines[:end] if MD_HEADING.match(line.strip())][:1] + lines[end + 1:]
+    return [MD_COMMENT.sub("", line) for line in lines]
+
+
 def parse(doc_id: str, doc_title: str, text: str) -> ParseResult:
     """Units of one document, in reading order, with warnings about what looked wrong."""
-    lines = _split_inline(_merge_wraps(text.splitlines()))
+    lines = _split_inline(_merge_wraps(_strip_markup(text)))
     root = _Node("root", -1, "", "", "", 0)
     stack: list[_Node] = [root]
     nodes: list[_Node] = []
@@ -285,16 +307,18 @@ def parse(doc_id: str, doc_title: str, text: str) -> ParseResult:
         ):
             root_title = (found[3] if found else t).rstrip(":：")
             continue
-        if not found and _is_heading_like(t):
-            found = ("free", 1.0, t, t)
-        if not found:
-            stack[-1].body.append(t)
+        if not found and _is_heading_like(t) and stack[-1].kind != "article":
+            found = ("free", 1.0, t, t)  # (inside an article a short line is its lead-in: 前款所称重大事件包括：)
+        if not found or (found[0] in ITEM_KINDS and stack[-1].kind == "article"):
+            stack[-1].body.append(t)  # a numbered item of an article stays in the article
             continue
         seen_marker = True
         kind, level, marker, title = found
         while len(stack) > 1 and stack[-1].level >= level:
             stack.pop()
-        node = _Node(kind, level, _key(kind, marker, title), t, title, ln.line, parent=stack[-1])
+        heading = MD_HEADING.match(t)
+        shown = heading.group(2).strip() if heading else t  # the line as a reader sees it, without "## "
+        node = _Node(kind, level, _key(kind, marker, title), shown, title, ln.line, parent=stack[-1])
         stack[-1].children += 1
         stack.append(node)
         nodes.append(node)
@@ -343,6 +367,11 @@ def _units(doc_id: str, doc_title: str, root_title: str, root: _Node, nodes: lis
             where = ", ".join(f"line {u.line}" for u in same)
             ids = ", ".join(u.id for u in same)
             warnings.append(f"{doc_id}: {label} appears {len(same)} times ({where}); kept all as {ids}")
+    if any(u.kind == "article" for u in units):
+        for unit in units:
+            if unit.kind != "article":
+                warnings.append(f"{doc_id}: line {unit.line} is outside any article (kept as {unit.id}): "
+                                f"{unit.text.splitlines()[0][:30]}")
     if not units:
         warnings.append(f"{doc_id}: no citable units found")
     return ParseResult(units, warnings)

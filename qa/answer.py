@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field, replace
 from config import Settings
 from indexer.embed import Embedder, make_embedder
 from indexer.store import Index, IndexMissing, open_store
+from indexer.tokenize import tokens
 from qa.coverage import Coverage
 from qa.followup import core, is_followup, own_topic, standalone
 from qa.intent import classify, language_of
@@ -24,11 +25,19 @@ from qa.retrieve import (
     Retriever,
     Weights,
 )
-from qa.verdict import conclusion, decide, exception, key_clause
+from qa.verdict import (
+    conclusion,
+    decide,
+    exception,
+    hedged,
+    key_clause,
+    safe_permission,
+)
 
 MAX_CITATIONS = 3
 RULE_PATTERN = {"prohibited": PROHIBITION, "allowed": PERMISSION, "required": DUTY, "info": None}
 CITE_MARGIN = 0.35  # a second unit scoring this close to the top one is cited beside it
+LOW_CONFIDENCE = 0.6  # below this coverage probability the answer says it is not sure and gives no 可以
 
 
 class QuestionError(ValueError):
@@ -62,6 +71,7 @@ class Answer:
     # How sure the answerer is that this is the answer: the coverage model's probability that the
     # policies cover the question (for a refusal, that they do not); 1.0 for a supervisor-reviewed question.
     confidence: float = 0.0
+    confident: bool = True  # False: the answer says it is not sure, shows the candidates, and gives no 可以
     remembered: str = ""  # the reviewed answer this question matched (qa/memory.py), if any
 
     def to_dict(self) -> dict:
@@ -193,6 +203,13 @@ class Assistant:
             retrieval.covered = retrieval.coverage >= self.coverage.threshold
         return retrieval.covered
 
+    def telling_terms(self, question: str) -> set[str]:
+        """The question's words (with their policy-word expansions) that few units use: the ones that
+        say what it is about (not 客户 or 公司), so two texts sharing one are about the same action."""
+        frequency, n = self.retriever.frequency, len(self.index.units)
+        return {t for t in tokens(self.retriever.query_text(question))
+                if len(t) >= 2 and frequency.get(t, 0) <= max(3, 0.05 * n)}
+
     def recall(self, retrieval: Retrieval) -> str:
         """A supervisor-reviewed question this one repeats: its coverage is the review's, and its
         reviewed units (those still in the index) come first. Returns the reviewed answer's id or ''."""
@@ -212,7 +229,6 @@ class Assistant:
 
     def compose(self, retrieval: Retrieval, followup: str | None = None) -> Answer:
         intent = retrieval.intent
-        hits = retrieval.hits
         remembered = self.recall(retrieval)
         hits = retrieval.hits
         base = dict(question=retrieval.question, language=intent.language, intent=intent.kind, remembered=remembered)
@@ -220,17 +236,29 @@ class Assistant:
             text = conclusion("not_covered", intent, None, retrieval.question)
             return Answer(answer=text, verdict="not_covered", related=[_citation(h) for h in hits[:3]],
                           confidence=round(1.0 - retrieval.coverage, 3), **base)
-        top = hits[0]
-        verdict = rule = decide(intent, top.unit.text, retrieval.question)
+        verdict = decide(intent, hits[0].unit.text, retrieval.question)
+        if intent.kind == "permission":
+            terms = self.telling_terms(retrieval.question)
+            verdict, at = safe_permission(verdict, hits, terms, retrieval.question)
+            hits = [hits[at]] + hits[:at] + hits[at + 1:]
+        top, rule = hits[0], verdict
+        confident = retrieval.coverage >= LOW_CONFIDENCE
+        if not confident and verdict == "allowed":
+            verdict = rule = "info"  # never a 可以 we are not sure of
         text = conclusion(verdict, intent, top.unit, retrieval.question)
         if followup and (special := exception(verdict, intent, top.unit, retrieval.question, followup)):
             verdict, text = special
+        if not confident:
+            text = hedged(text, intent.language)
         cited = [top] + [h for h in hits[1:MAX_CITATIONS] if top.score - h.score <= CITE_MARGIN]
+        if not confident:
+            cited = hits[:MAX_CITATIONS]  # not sure: show the top candidates
         return Answer(
             answer=text,
             verdict=verdict,
             citations=[_citation(h, retrieval.question, rule) for h in cited],
             related=[_citation(h) for h in hits[len(cited):3]],
             confidence=round(retrieval.coverage, 3),
+            confident=confident,
             **base,
         )

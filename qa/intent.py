@@ -11,7 +11,10 @@ from indexer.tokenize import synonyms, synonyms_version, to_simplified, word_bou
 ASK = r"(?:吗|嘛|(?<![什怎这那多])么)"  # a yes/no particle, not the 么 of 什么
 PERMISSION_ZH = re.compile(
     rf"能不能|可不可以|能否|可否|是否可以|是否允许|允许|准不准|行不行|让不让|能.{{0,20}}{ASK}|可以.{{0,20}}{ASK}|"
-    rf"行{ASK}|会不会违规|算不算违规|违规{ASK}|合规{ASK}|有问题{ASK}|没问题吧|好{ASK}"
+    rf"行{ASK}|会不会违规|算不算违规|违规{ASK}|合规{ASK}|有问题{ASK}|没问题吧|好{ASK}|"
+    # asking whether a described action is all right: 没关系吧, 有啥问题吗, 这样行吧, 合适吗, 不用…吧
+    rf"没关系吧|没事吧|不要紧吧|有[啥什么]{{1,2}}问题{ASK}|会有.{{0,4}}问题{ASK}|这样.{{0,4}}吧[？?]?$|合适{ASK}|妥{ASK}|"
+    rf"(?:应该|就)?不用.{{0,12}}吧[？?]?$|可以吧|行吧"
 )
 DUTY_ZH = re.compile(
     r"必须|必需|需要|需不需要|要不要|是不是要|应该|应当|得先|要求|多久|多少年|几年|几天|提前|保存|报备|手续|审批|批准吗|申请|赔|"
@@ -22,7 +25,12 @@ INFO_ZH = re.compile(r"几|谁|哪个部门|哪些|什么|怎么|如何|多少|�
 PERMISSION_EN = re.compile(
     r"\b(can|could|may|might)\s+(i|we|a|an|the|staff|brokers?|marketers?|sales|employees?|our|you|someone|my)\b|"
     r"\b(am|are|is)\s+(i|we|it|staff|brokers?)\s+(allowed|permitted|ok|okay|fine|acceptable)\b|"
-    r"\bis it (ok|okay|fine|allowed|acceptable|permitted|legal)\b|\b(allowed|permitted|prohibited|forbidden|banned)\b",
+    r"\bis it (ok|okay|fine|allowed|acceptable|permitted|legal)\b|\b(allowed|permitted|prohibited|forbidden|banned)\b|"
+    # asking whether a described action is all right: "Is that ok?", "Would that be a problem?", "no big deal, right?"
+    r"\b(is|would|will|was)\s+(that|this|it)\s+(be\s+)?(ok|okay|fine|alright|all right|a problem|an issue|"
+    r"against the rules|a violation|a breach|legal|illegal|appropriate|acceptable|weird)\b|"
+    r"\b(am|are)\s+(i|we)\s+(ok|okay|fine|good)\s+to\b|\bno big deal\b|\bor not\b|\bis that kind of\b|"
+    r"\bany (problem|issue)s?\b|\b(does|would) (that|this|it) (break|violate|breach|fit)\b",
     re.I,
 )
 DUTY_EN = re.compile(
@@ -40,6 +48,7 @@ class Intent:
     language: str  # "zh" or "en"
     kind: str  # "permission", "duty" or "info"
     negated: bool
+    decided: bool = True  # False: nothing in the text said which kind (info by default)
 
 
 def language_of(text: str) -> str:
@@ -48,7 +57,46 @@ def language_of(text: str) -> str:
     return "zh" if cjk * 2 >= latin else "en"
 
 
+SENTENCE = re.compile(r"[^。！？!?\n]+[。！？!?]*|[^.]+(?:\.\s+|$)")
+LONG_CLAUSES = 30  # a Chinese sentence longer than this is read clause by clause for its ask
+ANAPHORA = re.compile(r"^(这样|这个|这种|那样|那个|这么做|如此)|\b(that|this|it|so)\b", re.I)
+
+
+def sentences(text: str) -> list[str]:
+    """Sentences in order (Chinese and English punctuation)."""
+    parts = [p.strip() for p in re.split(r"(?<=[。！？!?])|(?<=[.;；])\s+|\n", text) if p and p.strip()]
+    return parts or [text.strip()]
+
+
+def ask_of(question: str) -> str:
+    """The part of a question told at length that asks: its last sentence with a question in it,
+    with the sentence before when the ask is short or points back ("这样行吗？", "Is that ok?")."""
+    parts = sentences(question)
+    if len(parts) == 1 and language_of(question) == "zh" and len(question) > LONG_CLAUSES:
+        parts = [p for p in re.split(r"(?<=[，,])", question.strip()) if p.strip()]  # one long sentence: its clauses
+    if len(parts) == 1:
+        return question.strip()
+    asking = [i for i, p in enumerate(parts) if re.search(r"[？?]|吗|呢|吧|么", p)]
+    i = asking[-1] if asking else len(parts) - 1
+    ask = parts[i]
+    short = len(ask) < 14 if language_of(ask) == "zh" else len(ask.split()) < 8
+    if i > 0 and (short or ANAPHORA.search(ask)):
+        ask = parts[i - 1] + " " + ask
+    return ask
+
+
 def classify(question: str) -> Intent:
+    """Kind from the asking sentence of a long question (a narrative's 要求 or 必须 is not the ask),
+    falling back to the whole question when the ask alone says nothing."""
+    whole = classify_text(question)
+    ask = ask_of(question)
+    if ask == question.strip():
+        return whole
+    own = classify_text(ask)
+    return own if own.decided else whole
+
+
+def classify_text(question: str) -> Intent:
     q = to_simplified(question).strip()
     lang = language_of(q)
     if lang == "zh":
@@ -56,6 +104,7 @@ def classify(question: str) -> Intent:
         duty = duty or (None if permission else DUTY_WEAK_ZH.search(q))
     else:
         duty, permission, info = DUTY_EN.search(q), PERMISSION_EN.search(q), INFO_EN.search(q)
+    decided = True
     if duty and not (permission and permission.start() < duty.start() and lang == "en"):
         kind = "duty"
     elif permission:
@@ -64,7 +113,8 @@ def classify(question: str) -> Intent:
         kind = "info"
     else:
         kind = "permission" if re.search(rf"{ASK}[？?]?$", q) else "info"
-    return Intent(lang, kind, bool(NEGATED.search(q)))
+        decided = kind == "permission"
+    return Intent(lang, kind, bool(NEGATED.search(q)), decided)
 
 
 def _stems(text: str) -> list[str]:

@@ -16,6 +16,8 @@ from qa.retrieve import DUTY, PERMISSION, PROHIBITION
 VERDICTS = ("allowed", "prohibited", "required", "info", "not_covered")
 UNLESS = re.compile(r"未经([^，,。；;]{1,12}?)(允许|批准|许可|审核|同意|审批)")
 ONLY_AFTER = re.compile(r"经([^，,。；;]{1,12}?)(批准|审批|同意|允许|审核)[^，,。；;]{0,4}?后(才可|方可|才能)")
+# any condition first: "…交纳相关费用后方可实施" permits only once the condition is met
+CONDITIONAL = re.compile(r"后(?:才可|方可|才能|才可以)|(?:只有|只能|仅限)[^，,。；;]{1,20}(?:才|方)")
 CLAUSE = re.compile(r"[^。；;!！?？\n]+[。；;!！?？]?")
 
 
@@ -41,13 +43,44 @@ def decide(intent: Intent, text: str, question: str) -> str:
     if intent.kind == "info":
         return "info"
     clause = key_clause(text, question, PROHIBITION)
-    if PROHIBITION.search(clause) or ONLY_AFTER.search(clause):
+    if PROHIBITION.search(clause) or ONLY_AFTER.search(clause) or CONDITIONAL.search(clause):
         return "prohibited"
     if PERMISSION.search(clause):
         return "allowed"
     if DUTY.search(clause):
-        return "prohibited" if intent.negated else "allowed"
+        # "may I skip…?" against a duty is a no; "may I do…?" against a duty to do it is not a permission
+        return "prohibited" if intent.negated else "info"
     return "info"
+
+
+PROHIBITION_MARGIN = 1.0  # a forbidding candidate this close to a permitting top unit decides instead
+PERMIT_SHARE = 0.25  # a 可以 needs a permitting clause that uses at least this share of the question's telling words
+
+
+def overlap(terms: set[str], clause: str) -> int:
+    """How many of the question's content words (with their policy-word expansions) the clause uses;
+    ``terms`` should hold only words that say something (not 客户, 公司: see Assistant.telling_terms)."""
+    return len(terms & {t for t in tokens(clause) if len(t) >= 2})
+
+
+def safe_permission(verdict: str, hits: list, terms: set[str], question: str) -> tuple[str, int]:
+    """For a "may I…?" question: (verdict, index of the hit it rests on). A 可以 needs a permitting
+    clause about the asked action; a prohibition about the same action among the close candidates
+    wins over a permission, and over a top unit that rules nothing."""
+    if verdict not in ("allowed", "info") or not hits:
+        return verdict, 0
+    top = hits[0]
+    own = overlap(terms, key_clause(top.unit.text, question, PERMISSION)) if verdict == "allowed" else 0
+    for n, hit in enumerate(hits[1:3], start=1):
+        if top.score - hit.score > PROHIBITION_MARGIN:
+            break
+        clause = key_clause(hit.unit.text, question, PROHIBITION)
+        if (PROHIBITION.search(clause) or ONLY_AFTER.search(clause) or CONDITIONAL.search(clause)) \
+                and overlap(terms, clause) >= max(own, 1):
+            return "prohibited", n
+    if verdict == "allowed" and own < PERMIT_SHARE * len(terms):
+        return "info", 0  # the permission is about something else, or only part of what is asked
+    return verdict, 0
 
 
 def condition(text: str) -> str:
@@ -64,6 +97,15 @@ def topic(unit: Unit) -> str:
     """The headings that say whose rule or duty this is (客服部 职责, 客户开发主管岗位职责), verbatim."""
     headings = [h for h in unit.context() if h != unit.path[0]]  # the document's own title says nothing
     return " ".join(without_marker(h).rstrip(":：―").strip() for h in headings)
+
+
+UNSURE_ZH = "不能确定，可能涉及以下条款，请以条文为准或咨询合规部。"
+UNSURE_EN = "Not sure — these articles may apply; read them, or ask Compliance."
+
+
+def hedged(text: str, language: str) -> str:
+    """A low-confidence answer says so first."""
+    return (UNSURE_ZH if language == "zh" else UNSURE_EN) + " " + text
 
 
 def conclusion(verdict: str, intent: Intent, unit: Unit | None, question: str) -> str:

@@ -43,6 +43,16 @@ def assistant(settings, built):
     return Assistant.open(settings, build_if_missing=False)
 
 
+@pytest.fixture(scope="session")
+def external_assistant(settings, built):
+    """The five documents plus the six public regulations of ../shared/external, each added as
+    `python app.py add` does (eval/external.py), in the session's data dir."""
+    from eval.external import prepare
+    from qa.answer import Assistant
+
+    return Assistant.open(prepare(settings), build_if_missing=False)
+
+
 @pytest.fixture(scope="module")
 def private_settings(built, settings, tmp_path_factory):
     """A corpus and data dir of their own, for tests that rebuild the index: the shared index the

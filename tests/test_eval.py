@@ -24,15 +24,6 @@ def outcomes(assistant, gold_rows):
 
 
 @pytest.fixture(scope="session")
-def external_assistant(settings, built):
-    """The five documents plus the six public regulations, each added as `python app.py add` does."""
-    from eval.external import prepare
-    from qa.answer import Assistant
-
-    return Assistant.open(prepare(settings), build_if_missing=False)
-
-
-@pytest.fixture(scope="session")
 def sealed_outcomes(assistant, external_assistant):
     """The sealed splits, answered; read in aggregate only."""
     assistants = {"five": assistant, "external": external_assistant}
