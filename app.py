@@ -61,9 +61,12 @@ def _questions(args: argparse.Namespace):
     if args.question:
         yield " ".join(args.question)
     else:
-        for line in sys.stdin:
-            if line.strip():
-                yield line.rstrip("\n")
+        # one answer line per input line, in order: a blank or undecodable line gets an error line
+        for raw in sys.stdin.buffer:
+            try:
+                yield raw.decode("utf-8").rstrip("\r\n")
+            except UnicodeDecodeError:
+                yield None
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -74,6 +77,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
     status = 0
     for question in _questions(args):
         try:
+            if question is None:
+                raise QuestionError("这一行不是有效的 UTF-8 文本。 / This line is not valid UTF-8 text.")
             answer = service.ask(question, channel="cli")
         except QuestionError as exc:
             status = 2

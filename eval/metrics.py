@@ -63,7 +63,7 @@ def tags_of(row: dict) -> list[str]:
         tags.append("english")
     if to_simplified(row["question"]) != row["question"]:
         tags.append("traditional")
-    if len(row["gold"]) >= 2 and "evidence" not in row:
+    if len(row.get("gold", [])) >= 2 and "evidence" not in row:
         tags.append("two_articles")
     if row["verdict"] == "not_covered":
         tags.append("out_of_scope")

@@ -166,6 +166,8 @@ class Assistant:
         """The question checked, read with the previous turn if it is a follow-up, and retrieved.
         ``rewrite`` (a language model's follow-up rewriting) may supply the standalone question."""
         q = self.check(question)
+        # the previous turn is at most a resolved question: longer input is cut, so the work is bounded
+        previous = (previous or "")[-2 * self.settings.max_question_chars:] or None
         k = max(self.settings.top_k, MAX_CITATIONS)
         if previous and is_followup(q):
             rewritten = rewrite(q, previous) if rewrite else None

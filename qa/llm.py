@@ -18,7 +18,7 @@ from pathlib import Path
 from config import ROOT, Settings
 from qa.answer import Answer, Citation
 from qa.retrieve import Retrieval
-from qa.verdict import VERDICTS
+from qa.verdict import VERDICTS, modality_disagrees
 
 PROMPTS = ROOT / "prompts"
 VERSION = re.compile(r"<!--\s*prompt:\s*([\w.]+)\s*·\s*version:\s*(\d+)\s*-->\s*")
@@ -109,6 +109,9 @@ def validate(data: dict, retrieval: Retrieval) -> dict:
             raise Rejected(f"quoted text is not in {q['id']}: {q['text'][:40]}")
     if verdict != "not_covered" and not quotes:
         raise Rejected("no quoted text to rest the answer on")
+    disagreement = modality_disagrees(verdict, [q["text"] for q in quotes])
+    if disagreement:
+        raise Rejected(disagreement)
     stated = set(NUMBER.findall(conclusion))
     backed = set(NUMBER.findall(" ".join(units[c].text for c in cited)))
     if stated - backed:

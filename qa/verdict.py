@@ -83,6 +83,23 @@ def safe_permission(verdict: str, hits: list, terms: set[str], question: str) ->
     return verdict, 0
 
 
+def modality_disagrees(verdict: str, quotes: list[str]) -> str:
+    """Why a verdict does not follow from the clauses quoted for it, or '' when it does: a 可以 must
+    quote a permission and no prohibition or condition; a 不可以 a prohibition, a condition or a duty;
+    a 必须 a duty or a prohibition. (The language-model answerer's replies are checked with this.)"""
+    forbids = any(PROHIBITION.search(q) or ONLY_AFTER.search(q) or CONDITIONAL.search(q) for q in quotes)
+    if verdict == "allowed":
+        if forbids:
+            return "the verdict allowed quotes a prohibition or a condition"
+        if not any(PERMISSION.search(q) for q in quotes):
+            return "the verdict allowed quotes no permission"
+    if verdict == "prohibited" and not (forbids or any(DUTY.search(q) for q in quotes)):
+        return "the verdict prohibited quotes no prohibition, condition or duty"
+    if verdict == "required" and not (forbids or any(DUTY.search(q) for q in quotes)):
+        return "the verdict required quotes no duty"
+    return ""
+
+
 def condition(text: str) -> str:
     m = UNLESS.search(text)
     if m:

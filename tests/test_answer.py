@@ -88,3 +88,16 @@ def test_gold_set_shape(assistant):
     assert sum(1 for r in rows if not r["gold"]) >= 10
     assert {r["doc"] for r in rows if r["gold"]} == {"p1", "p2", "p3", "p4", "p5"}
     assert all(g in assistant.index.by_id for r in rows for g in r["gold"])
+
+
+def test_cli_json_batch_keeps_line_n_for_line_n_through_bad_lines(settings, built):
+    """A blank or undecodable line gets an error line of its own, so output line N answers input line N."""
+    env = os.environ | {"POLICYQA_CORPUS": str(settings.corpus_dir), "POLICYQA_DATA": str(settings.data_dir)}
+    data = "我能以公司名义和客户签合同吗？\n".encode() + b"\xff\xfe bad \xc3\n" + b"\n" + "Can I accept a gift?\n".encode()
+    done = subprocess.run([sys.executable, "app.py", "ask", "--json"], cwd=ROOT, env=env, capture_output=True,
+                          input=data, timeout=120)
+    lines = [json.loads(line) for line in done.stdout.decode("utf-8").splitlines()]
+    assert done.returncode == 2 and len(lines) == 4
+    assert lines[0]["verdict"] == "prohibited" and "UTF-8" in lines[1]["error"] and "error" in lines[2]
+    assert lines[3]["question"] == "Can I accept a gift?" and lines[3]["citations"]
+    assert "Traceback" not in done.stderr.decode("utf-8", "replace")

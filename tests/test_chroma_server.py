@@ -13,7 +13,7 @@ import httpx
 import pytest
 from conftest import free_port
 
-from eval.runner import default_sets, evaluate, load_set
+from eval.runner import default_sets, evaluate, load_set, resolve
 from indexer.build import add_document, build_index
 from qa.answer import Assistant
 from service import Service
@@ -64,7 +64,7 @@ def test_retrieval_on_the_server_matches_the_embedded_store(first, assistant):
     served = Assistant.open(first, build_if_missing=False)
     assert [u.id for u in served.index.units] == [u.id for u in assistant.index.units]
     assert [u.path for u in served.index.units] == [u.path for u in assistant.index.units]
-    rows = [(name, r) for name, path in default_sets() for r in load_set(path)][::4]
+    rows = [(name, resolve(r, assistant.index)) for name, path in default_sets() for r in load_set(path)][::4]
     ours = evaluate(served.ask, rows, served.index)
     local = evaluate(assistant.ask, rows, assistant.index)
     assert [o.ranked[:3] for o in ours] == [o.ranked[:3] for o in local]

@@ -10,12 +10,13 @@ import pytest
 from eval import gate
 from eval.grounding import failures
 from eval.metrics import groups, summarize
-from eval.runner import EXPECTED, all_sets, collect, default_sets, evaluate, load_set
+from eval.runner import EXPECTED, all_sets, collect, default_sets, evaluate
 
 
 @pytest.fixture(scope="session")
-def gold_rows():
-    return [(name, r) for name, path in default_sets() for r in load_set(path)]
+def gold_rows(assistant):
+    """The dev questions as the runner asks them (evidence rows resolved to the index's unit ids)."""
+    return collect([s for s in all_sets() if s.split == "dev"], {"five": assistant})[0]["five"]
 
 
 @pytest.fixture(scope="session")

@@ -46,6 +46,7 @@ def test_a_good_reply_is_used(assistant):
     (GOOD | {"verdict": "maybe"}, "is not one of"),
     (GOOD | {"verdict": "not_covered"}, "not_covered answer cites"),
     (GOOD | {"conclusion": "不可以，违者罚款5000元。"}, "numbers"),
+    (GOOD | {"verdict": "allowed", "conclusion": "可以。"}, "quotes a prohibition"),  # 可以 citing a 不得
     ("Sure! The answer is no, you cannot.", "malformed"),
 ])
 def test_a_reply_that_fails_validation_is_replaced_by_the_rule_based_answer(assistant, reply, reason):

@@ -50,6 +50,9 @@ def test_api_followup_and_bad_question(client):
     assert follow["citations"][0]["label"] == "第三十条" and follow["language"] == "en"
     assert "error" in client.predict("   ", "", api_name="/ask")
     assert "500" in client.predict("合同" * 300, "", api_name="/ask")["error"]
+    # an over-long previous turn is cut to the length a resolved question can have: bounded work
+    flood = client.predict("那如果经过公司批准呢？", "我能以公司名义和客户签合同吗？" * 1400, api_name="/ask")
+    assert flood["verdict"] and len(flood["resolved"]) <= 1000
 
 
 # --- the page in a browser -------------------------------------------------------------------------
