@@ -36,7 +36,8 @@ def cmd_add(args: argparse.Namespace) -> int:
     from indexer.loaders import DocumentError
 
     try:
-        doc, report = add_document(get_settings(), Path(args.file), args.id, args.title, progress=not args.quiet)
+        doc, report = add_document(get_settings(), Path(args.file), args.id, args.title, progress=not args.quiet,
+                                   replace=args.replace)
     except DocumentError as exc:
         print(f"error: {exc}; nothing was changed", file=sys.stderr)
         return 2
@@ -241,6 +242,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--id")
     p.add_argument("--title")
     p.add_argument("--quiet", action="store_true")
+    p.add_argument("--replace", action="store_true",
+                   help="replace the document that has this file name (its old file is kept in corpus/.versions/)")
     p.set_defaults(func=cmd_add)
 
     p = sub.add_parser("remove", help="remove a document (its file and its units) and re-index")

@@ -42,9 +42,12 @@ def check(outcomes: list[Outcome], rows: list[dict], summary: dict, expected: di
     for split, before in expected.get("splits", {}).items():
         now = [o for o in outcomes if o.split == split]
         if now and before.get("unsafe_yes") is not None:
-            unsafe = summarize(now)["unsafe_yes"]
-            if unsafe > before["unsafe_yes"] + 1e-9:
-                problems.append(f"{split}: unsafe_yes {unsafe:.3f} is above its recorded {before['unsafe_yes']:.3f}")
+            # counted, not compared as a rate: a question left out (reviewed by a supervisor) must not
+            # turn the same answers into a higher share
+            unsafe = sum(o.verdict == "allowed" and o.gold_verdict != "allowed" for o in now)
+            recorded = round(before["unsafe_yes"] * before["questions"])
+            if unsafe > recorded:
+                problems.append(f"{split}: {unsafe} unsafe 可以/Yes answers, {recorded} when recorded")
     for o in outcomes:
         if o.split != "dev":
             continue

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shutil
+import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -156,27 +157,37 @@ def build_index(settings: Settings, force: bool = False, progress: bool | Progre
 
 
 def check_document(settings: Settings, source: Path, doc_id: str | None = None,
-                   title: str | None = None) -> tuple[Document, ParseResult]:
+                   title: str | None = None, replace: bool = False) -> tuple[Document, ParseResult]:
     """Read and parse a new policy file without touching the corpus: what the user confirms before adding."""
     text = read_document(source)
     doc = Document(id=doc_id or slug(source.stem), title=title or source.stem, file=source.name, source=source.name)
     result = parse(doc.id, doc.title, text)
     if not result.units:
         raise DocumentError(f"{source.name}: no citable text found")
-    taken = {d.id: d.file for d in load_manifest(settings.corpus_dir)}
+    docs = load_manifest(settings.corpus_dir)
+    taken = {d.id: d.file for d in docs}
     if doc.id in taken and taken[doc.id] != source.name:
         raise DocumentError(f"{source.name}: a document with id '{doc.id}' already exists ({taken[doc.id]})")
+    same = next((d for d in docs if d.file == source.name), None)
+    if same is not None and not replace:
+        raise DocumentError(f"{source.name}: the corpus already holds a file of that name ('{same.title}', id "
+                            f"'{same.id}'); rename the file, or replace that document explicitly (add --replace)")
     return doc, result
 
 
 def add_document(settings: Settings, source: Path, doc_id: str | None = None, title: str | None = None,
-                 progress: bool | Progress = False) -> tuple[Document, BuildReport]:
+                 progress: bool | Progress = False, replace: bool = False) -> tuple[Document, BuildReport]:
     """Copy a checked policy file into the corpus and rebuild. If anything fails, the corpus is put
-    back as it was, so the file is either indexed or not there at all."""
-    doc, _ = check_document(settings, source, doc_id, title)
+    back as it was, so the file is either indexed or not there at all. A file of the same name as a
+    document in the corpus is refused unless ``replace``; the replaced file is kept in corpus/.versions/."""
+    doc, _ = check_document(settings, source, doc_id, title, replace)
     settings.corpus_dir.mkdir(parents=True, exist_ok=True)
     target = settings.corpus_dir / source.name
     manifest = settings.corpus_dir / "manifest.json"
+    if replace and target.exists():
+        kept = settings.corpus_dir / ".versions" / f"{time.strftime('%Y%m%dT%H%M%S')}-{target.name}"
+        kept.parent.mkdir(exist_ok=True)
+        shutil.copyfile(target, kept)
     with _restorable(target, manifest):
         shutil.copyfile(source, target)
         _write_manifest(settings.corpus_dir, [d for d in load_manifest(settings.corpus_dir) if d.file != doc.file] + [doc])

@@ -80,7 +80,7 @@ def test_gate_counts_an_unsafe_yes(sealed_outcomes, gold_rows):
     victim.verdict = "allowed"
     problems = gate.check(broken, [], {"top1": None, "top3": None, "verdict": None, "oos_refusal": None,
                                        "false_refusal": None}, expected)
-    assert any(p.startswith("external: unsafe_yes") for p in problems)
+    assert any(p.startswith("external:") and "unsafe" in p for p in problems)
 
 
 def test_gate_and_grounding_catch_a_broken_answer(assistant, outcomes, gold_rows):

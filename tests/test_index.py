@@ -5,7 +5,8 @@ import json
 
 import pytest
 
-from indexer.build import build_index
+from indexer.build import add_document, build_index
+from indexer.loaders import DocumentError
 from indexer.store import IndexStore
 
 
@@ -104,3 +105,24 @@ def test_bad_file_in_corpus_is_reported_and_the_rest_indexed(private_settings):
     meta = IndexStore(settings.index_dir).current_meta()
     assert {d["id"] for d in meta["documents"]} >= {"p1", "p2", "p3", "p4", "p5"}
     assert json.dumps(meta)  # meta stays serialisable
+
+
+def test_a_file_named_like_a_document_is_refused_unless_replacing_explicitly(private_settings, tmp_path):
+    """Uploading another p1.txt must not silently replace 营销活动规范: refused with a clear error and
+    nothing changed; with replace, the old file is kept in corpus/.versions/."""
+    settings = private_settings
+    corpus = settings.corpus_dir
+    before = (corpus / "p1.txt").read_bytes(), (corpus / "manifest.json").read_bytes()
+    other = tmp_path / "p1.txt"
+    other.write_text("第一条 员工出差须提前申请。\n第二条 住宿标准不得超过每晚500元。\n", encoding="utf-8")
+    with pytest.raises(DocumentError, match="already holds a file of that name"):
+        add_document(settings, other, "travel")
+    assert ((corpus / "p1.txt").read_bytes(), (corpus / "manifest.json").read_bytes()) == before
+    doc, report = add_document(settings, other, "p1", "营销活动规范", replace=True)
+    kept = list((corpus / ".versions").glob("*-p1.txt"))
+    assert len(kept) == 1 and kept[0].read_bytes() == before[0]
+    units = {d["id"]: d["units"] for d in IndexStore(settings.index_dir).current_meta()["documents"]}
+    assert doc.id == "p1" and units["p1"] == 2 and report.documents == 5
+    (corpus / "p1.txt").write_bytes(before[0])  # put the real document back for the tests after this one
+    (corpus / "manifest.json").write_bytes(before[1])
+    build_index(settings)

@@ -147,6 +147,16 @@ def test_empty_and_uncovered_questions_get_clear_messages(page):
     shot(page, "4-empty-and-uncovered")
 
 
+def test_markdown_in_a_question_is_shown_as_text(page, web_server):
+    """A question carrying Markdown makes no request and no link, in the chat or in 审计."""
+    question = "![x](http://127.0.0.1:9/x.png) [点我](javascript:alert(1)) 可以收礼吗"
+    ask(page, question)
+    user = page.locator(".message-row.user-row, .message.user").last
+    assert "![x](http://127.0.0.1:9/x.png)" in user.inner_text()
+    assert page.locator("img[src*='127.0.0.1:9']").count() == 0
+    assert page.locator("a[href^='javascript']").count() == 0
+
+
 def test_knowledge_base_lists_documents_warnings_and_searches_units(page):
     page.get_by_role("tab", name="知识库").click()
     page.locator("#docs").filter(has_text="营销活动规范").wait_for(timeout=10000)

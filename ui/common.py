@@ -10,8 +10,15 @@ import gradio as gr
 from auth.users import Forbidden, Users
 
 
+# Markdown punctuation (and the colon of a URL, which the autolinker would take) as character references:
+# the text shows as typed, in Markdown and in HTML alike,
+# and a user's ![x](http://…) or [x](javascript:…) never becomes an image fetch or a link.
+MARKDOWN = str.maketrans({c: f"&#{ord(c)};" for c in "[]()!*_`#|~:\\"})
+
+
 def esc(text: str) -> str:
-    return html.escape(text or "", quote=True)
+    """User or document text for a Markdown or HTML component: no tag, no Markdown syntax."""
+    return html.escape(text or "", quote=True).translate(MARKDOWN)
 
 
 class Guard:
