@@ -46,6 +46,9 @@ def unit_passage(unit: Unit) -> str:
     return " > ".join(unit.context() + [unit.text])
 
 
+VALID_ID = re.compile(r"[0-9A-Za-z\u4e00-\u9fff_-]{1,40}")  # no ':' (it separates a unit id), no '/' or '..'
+
+
 def slug(name: str) -> str:
     return re.sub(r"[^0-9A-Za-z\u4e00-\u9fff_-]+", "-", name).strip("-")[:40] or "doc"
 
@@ -160,6 +163,9 @@ def check_document(settings: Settings, source: Path, doc_id: str | None = None,
                    title: str | None = None, replace: bool = False) -> tuple[Document, ParseResult]:
     """Read and parse a new policy file without touching the corpus: what the user confirms before adding."""
     text = read_document(source)
+    if doc_id is not None and not VALID_ID.fullmatch(doc_id):
+        raise DocumentError(f"{source.name}: the id '{doc_id}' may hold only letters, digits, Chinese characters, "
+                            f"'-' and '_' (at most 40)")
     doc = Document(id=doc_id or slug(source.stem), title=title or source.stem, file=source.name, source=source.name)
     result = parse(doc.id, doc.title, text)
     if not result.units:

@@ -1,7 +1,7 @@
 """Turn a policy file (.txt, .md, .docx, .pdf) into plain text, or refuse it with a clear reason.
 
-Chinese policy files arrive as UTF-8, GBK or GB18030; we try UTF-8 first (it is strict, so a GBK
-file fails it) and fall back to GB18030, which is a superset of GBK.
+Chinese policy files arrive as UTF-8, GBK or GB18030 (or UTF-16 with a byte-order mark); we try
+UTF-8 first (it is strict, so a GBK file fails it) and fall back to GB18030, a superset of GBK.
 """
 from __future__ import annotations
 
@@ -17,6 +17,11 @@ class DocumentError(ValueError):
 
 
 def decode_text(data: bytes, name: str) -> str:
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16 with its byte-order mark (Windows Notepad's "Unicode")
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise DocumentError(f"{name}: starts like UTF-16 text but is not valid UTF-16") from exc
     if b"\x00" in data[:4096]:
         raise DocumentError(f"{name}: looks like a binary file, not text")
     for encoding in ("utf-8-sig", "gb18030"):
@@ -74,6 +79,8 @@ def read_bytes(data: bytes, name: str) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
         raise DocumentError(f"{name}: the file holds no text")
+    if not any(ch.isalnum() for ch in text):
+        raise DocumentError(f"{name}: the file holds only punctuation or symbols, no words")
     return text
 
 

@@ -5,6 +5,7 @@ No language model is needed: everything in the answer comes from the retrieved u
 """
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import asdict, dataclass, field, replace
 
@@ -38,6 +39,15 @@ MAX_CITATIONS = 3
 RULE_PATTERN = {"prohibited": PROHIBITION, "allowed": PERMISSION, "required": DUTY, "info": None}
 CITE_MARGIN = 0.35  # a second unit scoring this close to the top one is cited beside it
 LOW_CONFIDENCE = 0.6  # below this coverage probability the answer says it is not sure and gives no 可以
+
+
+CONTROL = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # NUL, controls, ANSI escapes
+
+
+def clean(text: str | None) -> str:
+    """Every question (and previous turn) passes here first: control characters, NUL and terminal
+    escapes go (they change nothing a person meant, and break databases and terminals)."""
+    return CONTROL.sub("", text or "").strip()
 
 
 class QuestionError(ValueError):
@@ -143,7 +153,7 @@ class Assistant:
         return self.retriever.index
 
     def check(self, question: str) -> str:
-        q = (question or "").strip()
+        q = clean(question)
         if not q:
             raise QuestionError("请输入问题。 / The question is empty.")
         if len(q) > self.settings.max_question_chars:
@@ -167,7 +177,7 @@ class Assistant:
         ``rewrite`` (a language model's follow-up rewriting) may supply the standalone question."""
         q = self.check(question)
         # the previous turn is at most a resolved question: longer input is cut, so the work is bounded
-        previous = (previous or "")[-2 * self.settings.max_question_chars:] or None
+        previous = clean(previous)[-2 * self.settings.max_question_chars:] or None
         k = max(self.settings.top_k, MAX_CITATIONS)
         if previous and is_followup(q):
             rewritten = rewrite(q, previous) if rewrite else None

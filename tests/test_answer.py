@@ -101,3 +101,10 @@ def test_cli_json_batch_keeps_line_n_for_line_n_through_bad_lines(settings, buil
     assert lines[0]["verdict"] == "prohibited" and "UTF-8" in lines[1]["error"] and "error" in lines[2]
     assert lines[3]["question"] == "Can I accept a gift?" and lines[3]["citations"]
     assert "Traceback" not in done.stderr.decode("utf-8", "replace")
+
+
+def test_control_characters_and_escapes_in_a_question_change_nothing(assistant):
+    plain = assistant.ask("我能以公司名义和客户签合同吗？")
+    noisy = assistant.ask("\x00\x1b[31m我能以公司名义和客户签合同吗？\x07")
+    assert noisy.question == plain.question and noisy.verdict == plain.verdict
+    assert [c.id for c in noisy.citations] == [c.id for c in plain.citations]

@@ -151,3 +151,23 @@ def test_pdf_text_is_read_and_parsed():
     text = read_bytes(_pdf_with_text(["Gift policy", "1. Staff must not accept gifts.", "2. Report every offer."]), "gifts.pdf")
     units = parse("gifts", "Gifts", text).units
     assert [u.text for u in units] == ["1. Staff must not accept gifts.", "2. Report every offer."]
+
+
+def test_utf16_is_read_and_symbol_only_text_is_refused(tmp_path):
+    path = tmp_path / "u16.txt"
+    path.write_bytes("第一条 员工不得收受供应商礼品。\n".encode("utf-16"))  # with its byte-order mark
+    assert "不得收受" in read_document(path)
+    symbols = tmp_path / "dots.txt"
+    symbols.write_text("。。。，，，——！！！\n……\n", encoding="utf-8")
+    with pytest.raises(DocumentError, match="only punctuation"):
+        read_document(symbols)
+
+
+@pytest.mark.parametrize("bad_id", ["a:b", "../../etc", "x" * 41, "has space"])
+def test_a_document_id_that_could_break_unit_ids_or_paths_is_refused(settings, tmp_path, bad_id):
+    from indexer.build import check_document
+
+    path = tmp_path / "gifts.md"
+    path.write_text("# 礼品规定\n1. 员工不得收受供应商礼品。\n", encoding="utf-8")
+    with pytest.raises(DocumentError, match="may hold only"):
+        check_document(settings, path, bad_id)
