@@ -179,15 +179,31 @@ def cmd_user(args: argparse.Namespace) -> int:
     import getpass
     import os
 
-    from auth.users import add_user
+    from auth.users import add_user, list_users, remove_user
 
-    password = os.environ.get("POLICYQA_PASSWORD") or getpass.getpass(f"password for {args.name}: ")
+    path = get_settings().users_path
     try:
-        add_user(get_settings().users_path, args.name, args.role, password)
+        if args.action == "list":
+            for name, role in list_users(path):
+                print(f"{name}\t{role}")
+            return 0
+        if not args.name:
+            raise ValueError(f"user {args.action} needs a user name")
+        if args.action == "remove":
+            remove_user(path, args.name)
+            print(f"user {args.name} removed from {path}")
+            return 0
+        role = args.role or dict(list_users(path)).get(args.name)
+        if args.action == "passwd" and role is None:
+            raise ValueError(f"no user named {args.name}")
+        if role is None:
+            raise ValueError("user add needs --role")
+        password = os.environ.get("POLICYQA_PASSWORD") or getpass.getpass(f"password for {args.name}: ")
+        add_user(path, args.name, role, password)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"user {args.name} ({args.role}) saved in {get_settings().users_path} (password stored hashed)")
+    print(f"user {args.name} ({role}) saved in {path} (password stored hashed)")
     return 0
 
 
@@ -283,10 +299,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", help="file to write (default: standard output)")
     p.set_defaults(func=cmd_audit)
 
-    p = sub.add_parser("user", help="add or replace a user (password from POLICYQA_PASSWORD or a prompt)")
-    p.add_argument("action", choices=["add"])
-    p.add_argument("name")
-    p.add_argument("--role", required=True, choices=["broker", "trainer", "supervisor", "admin"])
+    p = sub.add_parser("user", help="add, change the password of, remove or list users (a running app sees it at once)")
+    p.add_argument("action", choices=["add", "passwd", "remove", "list"],
+                   help="add: a new user or a replacement; passwd: a new password (from POLICYQA_PASSWORD or a prompt)")
+    p.add_argument("name", nargs="?", help="the user name (not for list)")
+    p.add_argument("--role", choices=["broker", "trainer", "supervisor", "admin"], help="add: the user's role")
     p.set_defaults(func=cmd_user)
 
     p = sub.add_parser("memory", help="the reviewed answers the assistant remembers: list, export (JSONL) or remove")

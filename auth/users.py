@@ -3,7 +3,8 @@ endpoint asks ``allowed`` before doing anything.
 
 Users come from a JSON file (POLICYQA_USERS_FILE, default data/users.json, never in the repository)
 or from POLICYQA_USERS ("alice:broker:<hash>,bob:supervisor:<hash>"). Passwords are stored as
-PBKDF2-SHA256 hashes with a per-user salt; `python app.py user add NAME --role ROLE` writes one.
+PBKDF2-SHA256 hashes with a per-user salt; `python app.py user add|passwd|remove|list` manage them,
+and a running app sees the change within a second.
 With no users configured the app runs single-user on localhost, with every right, and says so.
 """
 from __future__ import annotations
@@ -14,6 +15,7 @@ import hmac
 import json
 import os
 import secrets
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,11 +61,38 @@ class User:
 
 
 class Users:
-    def __init__(self, users: dict[str, User]) -> None:
-        self.users = users
+    """The users in force. Loaded from the file, and read again when the file changes (a new user, a
+    changed password or a removal takes effect without a restart). Single-user mode is decided at
+    start: adding the first user to a running single-user app locks it rather than opening it."""
+
+    RECHECK = 1.0  # seconds between looks at the file's modification time
+
+    def __init__(self, users: dict[str, User], path: Path | None = None, env: str | None = None) -> None:
+        self._users = users
+        self._single = not users
+        self.path, self.env = path, env
+        self._stamp = self._mtime()
+        self._checked = time.monotonic()
+
+    def _mtime(self) -> float:
+        return self.path.stat().st_mtime if self.path is not None and self.path.exists() else 0.0
+
+    @property
+    def users(self) -> dict[str, User]:
+        if self.path is not None and time.monotonic() - self._checked >= self.RECHECK:
+            self._checked = time.monotonic()
+            stamp = self._mtime()
+            if stamp != self._stamp:
+                self._stamp = stamp
+                self._users = self.read(self.path, self.env)
+        return self._users
 
     @classmethod
     def load(cls, path: Path, env: str | None = None) -> "Users":
+        return cls(cls.read(path, env), path, env)
+
+    @staticmethod
+    def read(path: Path, env: str | None = None) -> dict[str, User]:
         users: dict[str, User] = {}
         if path.exists():
             for name, row in json.loads(path.read_text(encoding="utf-8")).get("users", {}).items():
@@ -74,15 +103,17 @@ class Users:
         bad = sorted({u.role for u in users.values()} - set(ROLES))
         if bad:
             raise ValueError(f"unknown role(s) {', '.join(bad)}; roles are {', '.join(ROLES)}")
-        return cls(users)
+        return users
 
     @property
     def single_user(self) -> bool:
-        return not self.users
+        return self._single
 
     def authenticate(self, name: str, password: str) -> bool:
+        """An unknown name costs the same hashing as a known one, so timing does not reveal names."""
         user = self.users.get(name)
-        return bool(user) and check_password(password, user.password_hash)
+        ok = check_password(password, user.password_hash if user else _DECOY)
+        return bool(user) and ok
 
     def role_of(self, name: str | None) -> str | None:
         if self.single_user:
@@ -102,6 +133,31 @@ class Users:
         return name or LOCAL_USER
 
 
+_DECOY = hash_password(secrets.token_hex(16))
+
+
+def _write(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+
+
+def remove_user(path: Path, name: str) -> None:
+    data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {"users": {}}
+    if name not in data["users"]:
+        raise ValueError(f"no user named {name}")
+    del data["users"][name]
+    _write(path, data)
+
+
+def list_users(path: Path) -> list[tuple[str, str]]:
+    """(name, role) of the users in the file."""
+    data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {"users": {}}
+    return sorted((name, row["role"]) for name, row in data["users"].items())
+
+
 def add_user(path: Path, name: str, role: str, password: str) -> None:
     """Create or replace a user in the users file, storing only the password's hash."""
     if role not in ROLES:
@@ -112,8 +168,4 @@ def add_user(path: Path, name: str, role: str, password: str) -> None:
         raise ValueError("a password has at least 8 characters")
     data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {"users": {}}
     data["users"][name] = {"role": role, "password_hash": hash_password(password)}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
+    _write(path, data)

@@ -165,3 +165,48 @@ def test_single_user_mode_serves_only_on_localhost(settings, capsys):
 
     assert app.main(["serve", "--host", "0.0.0.0", "--port", "1"]) == 2
     assert "only on localhost" in capsys.readouterr().err
+
+
+def test_user_changes_take_effect_without_a_restart_and_names_do_not_show_in_timing(tmp_path, monkeypatch):
+    import hashlib
+
+    from auth.users import Users, remove_user
+
+    path = tmp_path / "users.json"
+    add_user(path, "alice", "broker", "alice-secret")
+    users = Users.load(path, env="")
+    users.RECHECK = 0.0
+    assert users.authenticate("alice", "alice-secret") and users.role_of("bob") is None
+    add_user(path, "bob", "supervisor", "bob-secret-1")
+    assert users.role_of("bob") == "supervisor"  # a new user, seen by the running app
+    add_user(path, "bob", "supervisor", "bob-secret-2")
+    assert not users.authenticate("bob", "bob-secret-1") and users.authenticate("bob", "bob-secret-2")
+    remove_user(path, "alice")
+    assert users.role_of("alice") is None and not users.authenticate("alice", "alice-secret")
+    assert not users.single_user  # the mode chosen at start stays
+    calls = []
+    real = hashlib.pbkdf2_hmac
+    monkeypatch.setattr(hashlib, "pbkdf2_hmac", lambda *a: calls.append(a[0]) or real(*a))
+    assert not users.authenticate("nobody", "whatever-pass")
+    assert not users.authenticate("bob", "wrong-password")
+    assert len(calls) == 2  # an unknown name is hashed like a known one
+
+
+def test_user_cli_lists_changes_and_removes(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    env = os.environ | {"POLICYQA_USERS_FILE": str(tmp_path / "u.json"), "POLICYQA_PASSWORD": "long-enough-1"}
+
+    def run(*args):
+        return subprocess.run([sys.executable, "app.py", "user", *args], cwd=root, env=env, capture_output=True,
+                              text=True, timeout=120)
+
+    assert run("add", "carol", "--role", "trainer").returncode == 0
+    assert run("list").stdout.split() == ["carol", "trainer"]
+    assert run("passwd", "carol").returncode == 0 and run("passwd", "nobody").returncode == 2
+    assert run("remove", "carol").returncode == 0 and run("list").stdout.strip() == ""
+    assert run("remove", "carol").returncode == 2
