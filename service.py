@@ -41,6 +41,7 @@ class Service:
         self.users = Users.load(settings.users_path)
         self._swap = threading.Lock()  # reopening the index
         self._checked = 0.0
+        self._pointer = self._assistant.index.build_id  # the build pointer last acted on
         self._build = threading.Lock()  # one rebuild at a time
         # One answer at a time: the embedding engines are not known to be thread-safe, and an answer
         # takes tens of milliseconds, so queueing costs the web app's users nothing they would notice.
@@ -56,9 +57,10 @@ class Service:
             return self._assistant
         self._checked = now
         current = self.store.current_id()
-        if current is not None and current != self._assistant.index.build_id:
+        if current is not None and current != self._pointer:
             with self._swap:
-                if current != self._assistant.index.build_id:
+                if current != self._pointer:
+                    self._pointer = current  # once per new pointer, even if it fell back to an older build
                     self._assistant = self._assistant.with_index(self.store.open())
         return self._assistant
 

@@ -114,8 +114,11 @@ def build_index(settings: Settings, force: bool = False, progress: bool | Progre
     stamp = fingerprint(indexed, settings)
     current = store.current_meta()
     if current and current.get("fingerprint") == stamp and not force:
-        report.skipped = True
-        return report
+        problem = store.damage(store.current_dir()) if hasattr(store, "damage") else ""
+        if not problem:
+            report.skipped = True
+            return report
+        report.warnings.append(f"the current build was damaged ({problem}); rebuilt")
 
     cache = EmbeddingCache(settings.cache_path)
     passages = [unit_passage(u) for u in units]

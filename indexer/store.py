@@ -101,18 +101,48 @@ class IndexStore:
         return build if (build / "meta.json").exists() else None
 
     def current_meta(self) -> dict | None:
+        """The current build's metadata; None if there is none or it cannot be read (then it is rebuilt)."""
         build = self.current_dir()
-        return json.loads((build / "meta.json").read_text(encoding="utf-8")) if build else None
+        try:
+            return json.loads((build / "meta.json").read_text(encoding="utf-8")) if build else None
+        except (OSError, ValueError):
+            return None
+
+    def damage(self, build: Path) -> str:
+        """'' when a build's files are whole (metadata, units, one vector per unit for every model);
+        otherwise what is wrong with it."""
+        try:
+            meta = json.loads((build / "meta.json").read_text(encoding="utf-8"))
+            rows = json.loads((build / "units.json").read_text(encoding="utf-8"))
+            client = _client(build / "chroma")
+            for name in meta.get("embedders", []):
+                if client.get_collection(COLLECTION_PREFIX + name).count() != len(rows):
+                    return f"the {name} vectors do not match the units"
+        except Exception as exc:  # a damaged file can fail in JSON, SQLite or Chroma
+            return f"{exc.__class__.__name__}: {str(exc)[:120]}"
+        return ""
 
     def open(self) -> Index:
-        build = self.current_dir()
-        if build is None:
+        """The current build; if it is damaged, the newest whole build before it (and a warning in its
+        metadata). IndexMissing, with one line that says what to do, when there is none."""
+        current = self.current_dir()
+        if current is None and not (self.builds.exists() and any(self.builds.iterdir())):
             raise IndexMissing(f"no index in {self.index_dir}; run `python app.py index`")
-        meta = json.loads((build / "meta.json").read_text(encoding="utf-8"))
-        rows = json.loads((build / "units.json").read_text(encoding="utf-8"))
-        units = [Unit(**{k: v for k, v in row.items() if k != "tokens"}) for row in rows]
-        return Index(build.name, meta, units, [row["tokens"] for row in rows],
-                     lambda name: _client(build / "chroma").get_collection(COLLECTION_PREFIX + name))
+        others = sorted((p for p in self.builds.iterdir() if p.is_dir() and p != current), reverse=True)
+        problems = []
+        for build in ([current] if current else []) + others:
+            problem = self.damage(build)
+            if problem:
+                problems.append(f"build {build.name} is damaged ({problem})")
+                continue
+            meta = json.loads((build / "meta.json").read_text(encoding="utf-8"))
+            meta["warnings"] = problems + list(meta.get("warnings", []))
+            rows = json.loads((build / "units.json").read_text(encoding="utf-8"))
+            units = [Unit(**{k: v for k, v in row.items() if k != "tokens"}) for row in rows]
+            return Index(build.name, meta, units, [row["tokens"] for row in rows],
+                         lambda name, build=build: _client(build / "chroma").get_collection(COLLECTION_PREFIX + name))
+        raise IndexMissing(f"the index in {self.index_dir} is damaged ({'; '.join(problems)}); "
+                           f"run `python app.py index --force`")
 
     def write_build(self, units: list[Unit], tokens: list[list[str]], vectors: dict[str, np.ndarray], meta: dict) -> str:
         """Write a complete build into a fresh folder and publish it; on any error nothing changes."""
@@ -158,7 +188,9 @@ class IndexStore:
 
 
 def new_build_id() -> str:
-    return time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+    """Sorts in the order builds were made (to the microsecond): pruning and falling back rely on it."""
+    now = time.time()
+    return time.strftime("%Y%m%d-%H%M%S", time.localtime(now)) + f"-{int(now * 1e6) % 1_000_000:06d}-" + uuid.uuid4().hex[:4]
 
 
 class ServerIndexStore:

@@ -126,3 +126,26 @@ def test_a_file_named_like_a_document_is_refused_unless_replacing_explicitly(pri
     (corpus / "p1.txt").write_bytes(before[0])  # put the real document back for the tests after this one
     (corpus / "manifest.json").write_bytes(before[1])
     build_index(settings)
+
+
+def test_a_damaged_build_is_not_served_and_index_rebuilds_it(private_settings):
+    from indexer.store import IndexMissing
+
+    settings = private_settings
+    store = IndexStore(settings.index_dir)
+    build_index(settings, force=True)  # a previous whole build to fall back to
+    previous = store.current_id()
+    build_index(settings, force=True)
+    damaged = store.current_dir()
+    (damaged / "units.json").write_text("{ truncated", encoding="utf-8")
+    index = store.open()
+    assert index.build_id == previous and any("damaged" in w for w in index.meta["warnings"])
+    report = build_index(settings)  # `index` no longer says "up to date" over a damaged build
+    assert not report.skipped and any("damaged" in w for w in report.warnings)
+    assert store.damage(store.current_dir()) == "" and store.open().build_id == store.current_id()
+    for build in store.builds.iterdir():
+        (build / "units.json").write_text("", encoding="utf-8")
+    with pytest.raises(IndexMissing, match=r"index --force"):
+        store.open()
+    build_index(settings)  # whole again for the tests after this one
+    assert store.damage(store.current_dir()) == ""
