@@ -147,9 +147,16 @@ def cmd_quiz(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
     from audit.log import AuditLog
 
-    log = AuditLog(get_settings().audit_url)
+    try:
+        log = AuditLog(get_settings().audit_url)
+    except SQLAlchemyError as exc:
+        print(f"error: cannot use the audit database ({exc.__class__.__name__}: {str(exc).splitlines()[0][:160]}); "
+              f"check DATABASE_URL and that the server answers", file=sys.stderr)
+        return 2
     rows = log.search(since=args.since or "", until=args.until or "", user=args.user or "", verdict=args.verdict or "",
                       doc=args.doc or "", feedback_filter=args.feedback or "", review=args.review or "")
     if args.action == "stats":

@@ -108,10 +108,22 @@ def upgrade(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
+CONNECT_TIMEOUT = 5  # seconds to reach the database
+STATEMENT_TIMEOUT = 30  # seconds any one statement may take
+
+
+def _timeouts(url: str) -> dict:
+    """No call may wait forever: a database host that accepts but never answers, or a statement
+    stuck on a lock, fails after these many seconds with an error instead of hanging the app."""
+    if url.startswith("postgresql"):
+        return {"connect_timeout": CONNECT_TIMEOUT, "options": f"-c statement_timeout={STATEMENT_TIMEOUT * 1000}"}
+    return {}  # SQLite waits for another writer's lock at most busy_timeout (_sqlite_pragmas)
+
+
 class AuditLog:
     def __init__(self, url: str) -> None:
         self.url = url
-        self.engine = create_engine(url, pool_pre_ping=True)
+        self.engine = create_engine(url, pool_pre_ping=True, connect_args=_timeouts(url))
         if self.engine.dialect.name == "sqlite":
             _sqlite_pragmas(self.engine)
         upgrade(self.engine)
@@ -143,7 +155,7 @@ class AuditLog:
         with self.engine.begin() as conn:
             self._require_answer(conn, answer_id)
             conn.execute(insert(feedback).values(answer_id=answer_id, created=_now(), user=user, rating=rating,
-                                                 comment=comment.strip()[:2000]))
+                                                 comment=comment.replace("\x00", "").strip()[:2000]))
 
     def add_review(self, answer_id: str, *, reviewer: str, status: str, right_units: list[str] | None = None,
                    right_verdict: str = "", note: str = "") -> None:
@@ -162,7 +174,7 @@ class AuditLog:
             conn.execute(insert(reviews).values(
                 answer_id=answer_id, created=_now(), reviewer=reviewer, status=status,
                 right_units=json.dumps(right_units or [], ensure_ascii=False), right_verdict=right_verdict,
-                note=note.strip()[:4000]))
+                note=note.replace("\x00", "").strip()[:4000]))
 
     # --- reading ---------------------------------------------------------------------------------
     def answer(self, answer_id: str) -> dict | None:

@@ -148,3 +148,38 @@ def test_cli_audit_export_and_stats(settings, built, assistant, capsys, tmp_path
     assert app.main(["audit", "stats", "--json", "--user", "dora"]) == 0
     stats = json.loads(capsys.readouterr().out)
     assert stats["answers"] >= 1 and stats["reviewed"] >= 1
+
+
+def test_a_database_that_never_answers_fails_fast_with_one_line(settings, built):
+    """A host that accepts the connection and then says nothing must not hang `audit stats`."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # accepts (the kernel completes the handshake) and never answers
+    port = silent.getsockname()[1]
+    root = Path(__file__).resolve().parent.parent
+    env = os.environ | {"DATABASE_URL": f"postgresql+psycopg://u:p@127.0.0.1:{port}/db"}
+    started = time.monotonic()
+    try:
+        done = subprocess.run([sys.executable, "app.py", "audit", "stats"], cwd=root, env=env, capture_output=True,
+                              text=True, timeout=120)
+    finally:
+        silent.close()
+    assert done.returncode == 2 and time.monotonic() - started < 60
+    assert done.stderr.strip().startswith("error: cannot use the audit database") and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_nul_in_feedback_and_review_text_is_stored_without_it(audit_url, real_answers):
+    log = AuditLog(audit_url)
+    answer_id = record(log, real_answers[0])
+    log.add_feedback(answer_id, user="bob", rating=0, comment="依据\x00准确")
+    log.add_review(answer_id, reviewer="sue", status="follow_up", note="再\x00看看")
+    row = log.answer(answer_id)
+    assert row["feedback"][-1]["comment"] == "依据准确" and row["reviews"][-1]["note"] == "再看看"
