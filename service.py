@@ -132,6 +132,8 @@ class Service:
     def neighbours(self, unit_id: str, n: int = 1) -> list[Unit]:
         """The units around one unit in its document: the context a citation card opens to."""
         index = self.assistant.index
+        if unit_id not in index.position:
+            return []  # the answer was made just before a rebuild took its unit out: its card still shows it
         at = index.position[unit_id]
         doc = index.units[at].doc_id
         around = index.units[max(0, at - n): at + n + 1]

@@ -63,3 +63,17 @@ def test_neighbours_stay_inside_the_document(service):
     assert [u.label for u in around] == ["第二十四条", "第二十五条", "第二十六条"]
     first = service.assistant.index.units[0]
     assert all(u.doc_id == first.doc_id for u in service.neighbours(first.id))
+
+
+def test_a_card_made_just_before_a_rebuild_still_renders(service, tmp_path):
+    """An answer made on the build a removal just replaced cites a unit the new build lacks: the
+    card shows the cited text without neighbours instead of failing the whole answer."""
+    source = tmp_path / "礼品管理办法.txt"
+    source.write_text("第一条 员工不得收受供应商赠送的高尔夫球会员卡等礼品。\n", encoding="utf-8")
+    service.add(source)
+    time.sleep(0.6)
+    answer = service.ask("供应商送的高尔夫球会员卡能收吗？")
+    assert answer.citations[0].id == "礼品管理办法:第一条"
+    service.remove("礼品管理办法")
+    time.sleep(0.6)
+    assert service.neighbours(answer.citations[0].id) == []
