@@ -241,6 +241,7 @@ def main(args: argparse.Namespace) -> int:
     all_rows = [row for c in assistants for row in rows[c]]
     summary = {name: summarize(group) for name, group in groups(ours).items()}
     per_split = {s: [o for o in ours if o.split == s] for s in SPLITS if any(o.split == s for o in ours)}
+    rules = ours
     if args.answerer == "llm":
         summary["all"]["llm_fallback_rate"] = sum(map(bool, fallbacks)) / len(fallbacks) if fallbacks else None
         rules = [o for c, a in assistants.items() for o in evaluate(a.ask, rows[c], a.index)]
@@ -249,7 +250,8 @@ def main(args: argparse.Namespace) -> int:
     if not args.sets and not args.no_loo and "five" in assistants and args.split in ("all", "sealed"):
         from eval.loo import leave_one_document_out
 
-        loo = leave_one_document_out(assistants["five"], [r for _, r in rows["five"] if r["split"] == "sealed"])
+        loo = leave_one_document_out(assistants["five"], [r for _, r in rows["five"] if r["split"] == "sealed"],
+                                     {o.id: o for o in rules if o.split == "sealed"})
     baseline = None
     if args.report or args.baseline:
         from eval.baseline import TutorialPipeline

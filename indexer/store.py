@@ -108,18 +108,24 @@ class IndexStore:
         except (OSError, ValueError):
             return None
 
+    @staticmethod
+    def _read(build: Path) -> tuple[dict, list[dict]]:
+        """A build's metadata and unit rows, checked whole (one vector per unit for every model);
+        raises when anything is damaged (JSON, SQLite or Chroma errors, or a count that differs)."""
+        meta = json.loads((build / "meta.json").read_text(encoding="utf-8"))
+        rows = json.loads((build / "units.json").read_text(encoding="utf-8"))
+        client = _client(build / "chroma")
+        for name in meta.get("embedders", []):
+            if client.get_collection(COLLECTION_PREFIX + name).count() != len(rows):
+                raise ValueError(f"the {name} vectors do not match the units")
+        return meta, rows
+
     def damage(self, build: Path) -> str:
-        """'' when a build's files are whole (metadata, units, one vector per unit for every model);
-        otherwise what is wrong with it."""
+        """'' when a build's files are whole; otherwise what is wrong with it."""
         try:
-            meta = json.loads((build / "meta.json").read_text(encoding="utf-8"))
-            rows = json.loads((build / "units.json").read_text(encoding="utf-8"))
-            client = _client(build / "chroma")
-            for name in meta.get("embedders", []):
-                if client.get_collection(COLLECTION_PREFIX + name).count() != len(rows):
-                    return f"the {name} vectors do not match the units"
+            self._read(build)
         except Exception as exc:  # a damaged file can fail in JSON, SQLite or Chroma
-            return f"{exc.__class__.__name__}: {str(exc)[:120]}"
+            return _described(exc)
         return ""
 
     def open(self) -> Index:
@@ -131,13 +137,12 @@ class IndexStore:
         others = sorted((p for p in self.builds.iterdir() if p.is_dir() and p != current), reverse=True)
         problems = []
         for build in ([current] if current else []) + others:
-            problem = self.damage(build)
-            if problem:
-                problems.append(f"build {build.name} is damaged ({problem})")
+            try:
+                meta, rows = self._read(build)  # read once: checked and loaded
+            except Exception as exc:  # a damaged file can fail in JSON, SQLite or Chroma
+                problems.append(f"build {build.name} is damaged ({_described(exc)})")
                 continue
-            meta = json.loads((build / "meta.json").read_text(encoding="utf-8"))
             meta["warnings"] = problems + list(meta.get("warnings", []))
-            rows = json.loads((build / "units.json").read_text(encoding="utf-8"))
             units = [Unit(**{k: v for k, v in row.items() if k != "tokens"}) for row in rows]
             return Index(build.name, meta, units, [row["tokens"] for row in rows],
                          lambda name, build=build: _client(build / "chroma").get_collection(COLLECTION_PREFIX + name))
@@ -185,6 +190,10 @@ class IndexStore:
         old = [p for p in builds if p.name != keep][: max(0, len(builds) - self.keep_builds)]
         for path in old:
             shutil.rmtree(path, ignore_errors=True)
+
+
+def _described(exc: Exception) -> str:
+    return f"{exc.__class__.__name__}: {str(exc)[:120]}"
 
 
 def new_build_id() -> str:

@@ -262,8 +262,9 @@ class Assistant:
             verdict, text = special
         if not confident:
             text = hedged(text, intent.language)
-        cited = [top] + [h for h in hits[1:MAX_CITATIONS] if top.score - h.score <= CITE_MARGIN]
-        if not confident:
+        if confident:
+            cited = [top] + [h for h in hits[1:MAX_CITATIONS] if top.score - h.score <= CITE_MARGIN]
+        else:
             cited = hits[:MAX_CITATIONS]  # not sure: show the top candidates
         return Answer(
             answer=text,

@@ -57,7 +57,6 @@ def language_of(text: str) -> str:
     return "zh" if cjk * 2 >= latin else "en"
 
 
-SENTENCE = re.compile(r"[^。！？!?\n]+[。！？!?]*|[^.]+(?:\.\s+|$)")
 LONG_CLAUSES = 30  # a Chinese sentence longer than this is read clause by clause for its ask
 ANAPHORA = re.compile(r"^(这样|这个|这种|那样|那个|这么做|如此)|\b(that|this|it|so)\b", re.I)
 
@@ -88,12 +87,12 @@ def ask_of(question: str) -> str:
 def classify(question: str) -> Intent:
     """Kind from the asking sentence of a long question (a narrative's 要求 or 必须 is not the ask),
     falling back to the whole question when the ask alone says nothing."""
-    whole = classify_text(question)
     ask = ask_of(question)
-    if ask == question.strip():
-        return whole
-    own = classify_text(ask)
-    return own if own.decided else whole
+    if ask != question.strip():
+        own = classify_text(ask)
+        if own.decided:
+            return own
+    return classify_text(question)
 
 
 def classify_text(question: str) -> Intent:

@@ -21,6 +21,11 @@ CONDITIONAL = re.compile(r"后(?:才可|方可|才能|才可以)|(?:只有|只�
 CLAUSE = re.compile(r"[^。；;!！?？\n]+[。；;!！?？]?")
 
 
+def forbids(clause: str) -> bool:
+    """The clause forbids, or permits only after a condition (未经…不得, 经…批准后方可, …后方可)."""
+    return bool(PROHIBITION.search(clause) or ONLY_AFTER.search(clause) or CONDITIONAL.search(clause))
+
+
 def key_clause(text: str, question: str, pattern: re.Pattern[str] | None = None) -> str:
     """The clause of the unit that best matches the question (and the wanted modality), verbatim."""
     body = without_marker(text)
@@ -43,7 +48,7 @@ def decide(intent: Intent, text: str, question: str) -> str:
     if intent.kind == "info":
         return "info"
     clause = key_clause(text, question, PROHIBITION)
-    if PROHIBITION.search(clause) or ONLY_AFTER.search(clause) or CONDITIONAL.search(clause):
+    if forbids(clause):
         return "prohibited"
     if PERMISSION.search(clause):
         return "allowed"
@@ -75,8 +80,7 @@ def safe_permission(verdict: str, hits: list, terms: set[str], question: str) ->
         if top.score - hit.score > PROHIBITION_MARGIN:
             break
         clause = key_clause(hit.unit.text, question, PROHIBITION)
-        if (PROHIBITION.search(clause) or ONLY_AFTER.search(clause) or CONDITIONAL.search(clause)) \
-                and overlap(terms, clause) >= max(own, 1):
+        if forbids(clause) and overlap(terms, clause) >= max(own, 1):
             return "prohibited", n
     if verdict == "allowed" and own < PERMIT_SHARE * len(terms):
         return "info", 0  # the permission is about something else, or only part of what is asked
@@ -87,15 +91,15 @@ def modality_disagrees(verdict: str, quotes: list[str]) -> str:
     """Why a verdict does not follow from the clauses quoted for it, or '' when it does: a 可以 must
     quote a permission and no prohibition or condition; a 不可以 a prohibition, a condition or a duty;
     a 必须 a duty or a prohibition. (The language-model answerer's replies are checked with this.)"""
-    forbids = any(PROHIBITION.search(q) or ONLY_AFTER.search(q) or CONDITIONAL.search(q) for q in quotes)
+    forbidding = any(forbids(q) for q in quotes)
     if verdict == "allowed":
-        if forbids:
+        if forbidding:
             return "the verdict allowed quotes a prohibition or a condition"
         if not any(PERMISSION.search(q) for q in quotes):
             return "the verdict allowed quotes no permission"
-    if verdict == "prohibited" and not (forbids or any(DUTY.search(q) for q in quotes)):
+    if verdict == "prohibited" and not (forbidding or any(DUTY.search(q) for q in quotes)):
         return "the verdict prohibited quotes no prohibition, condition or duty"
-    if verdict == "required" and not (forbids or any(DUTY.search(q) for q in quotes)):
+    if verdict == "required" and not (forbidding or any(DUTY.search(q) for q in quotes)):
         return "the verdict required quotes no duty"
     return ""
 
