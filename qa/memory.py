@@ -75,6 +75,11 @@ class ReviewedMemory:
             self._write([e for e in self._entries if e.answer_id != entry.answer_id] + [entry])
 
     def forget(self, answer_id: str) -> bool:
+        """Remove the review of one answer, named by its id or at least its first 8 characters (a
+        shorter prefix, or an empty one, could name many and removes nothing)."""
+        answer_id = (answer_id or "").strip()
+        if len(answer_id) < 8:
+            return False
         with self._lock:
             self._reload()
             kept = [e for e in self._entries if e.answer_id != answer_id and not e.answer_id.startswith(answer_id)]

@@ -113,3 +113,14 @@ def test_sealed_sets_have_the_promised_mix():
         assert 0.07 * n <= oos <= 0.15 * n and tags.count("near_miss") >= oos / 3
         for tag in ("colloquial", "traditional", "typo"):
             assert tags.count(tag) >= 5, tag
+
+
+def test_forgetting_needs_an_answer_id_not_an_empty_prefix(tmp_path):
+    from qa.memory import Remembered, ReviewedMemory
+
+    memory = ReviewedMemory(tmp_path / "m.jsonl")
+    for n in range(3):
+        memory.remember(Remembered(answer_id=f"{n}0000000-aaaa", question=f"q{n}", verdict="prohibited"))
+    assert not memory.forget("") and not memory.forget("   ") and not memory.forget("1000")
+    assert len(memory.entries()) == 3
+    assert memory.forget("10000000") and [e.question for e in memory.entries()] == ["q0", "q2"]
