@@ -321,8 +321,9 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("eval", help="run the gold question sets and print the metrics")
     p.add_argument("--set", action="append", dest="sets",
                    help="a gold set file (JSONL) to run alone; default: the dev sets (eval/sets.json) and the sealed sets (eval/sealed.json)")
-    p.add_argument("--split", choices=["all", "dev", "sealed", "external"], default="all",
-                   help="dev: the tuning questions; sealed: blind realistic questions on the five documents; "
+    p.add_argument("--split", choices=["all", "dev", "added", "sealed", "external"], default="all",
+                   help="dev: the tuning questions; added: open questions on six bulk laws added to the index; "
+                        "sealed: blind realistic questions on the five documents; "
                         "external: blind questions on six public regulations added to the index")
     p.add_argument("--no-vocabulary", action="store_true", help="answer without the synonyms of qa/lexicon.json")
     p.add_argument("--no-loo", action="store_true", help="skip the leave-one-document-out table")

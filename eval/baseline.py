@@ -60,7 +60,7 @@ class TutorialPipeline:
         from langchain_core.embeddings import Embeddings
         from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-        e5 = make_embedder("e5", settings.threads)
+        e5 = make_embedder("e5", settings.query_threads)
         cache = EmbeddingCache(settings.cache_path)
 
         class E5(Embeddings):

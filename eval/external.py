@@ -1,5 +1,10 @@
-"""The `external` split's corpus: the five documents plus six public regulations the project was never
-tuned on (../shared/external/), each added through the same path as `python app.py add`.
+"""Corpora of added documents: the five documents plus public regulations, each added through the same
+path as `python app.py add`.
+
+- `external` (the sealed split): six regulations the project was never tuned on (../shared/external/);
+- `bulk` (the `added` dev split): six laws from ../shared/external/bulk/ with questions written blind
+  like the sealed sets, but open: their misses may be read, so that work on added documents has a
+  dev set that is not the sealed one.
 
 The corpus and its index live in their own folder under the data dir (the product's own corpus is not
 touched) and are reused while nothing changed, so only the first run pays for the adds. The embedding
@@ -18,6 +23,8 @@ from indexer.build import add_document, build_index, load_manifest
 EXTERNAL_DIR = ROOT.parent / "shared" / "external"
 DOCUMENTS = ("securities-law", "fund-law", "consumer-law", "advisory-measures", "private-fund-regulation",
              "ecommerce-law")
+BULK = ("反洗钱法", "劳动合同法", "股票发行与交易管理暂行条例", "价格法", "个人所得税法实施条例", "社会保险费征缴暂行条例")
+CORPORA = {"external": ("", DOCUMENTS), "bulk": ("bulk", BULK)}
 
 
 def external_dir() -> Path:
@@ -28,12 +35,13 @@ def external_dir() -> Path:
     raise SystemExit(f"the external documents are missing: expected them in {EXTERNAL_DIR}")
 
 
-def prepare(settings: Settings, progress: bool = False) -> Settings:
-    """Settings for the eleven-document corpus, built (or brought up to date) on first use."""
-    home = settings.data_dir / "eval-external"
+def prepare(settings: Settings, progress: bool = False, corpus: str = "external") -> Settings:
+    """Settings for the five documents plus one corpus's added documents, built (or brought up to date) on first use."""
+    folder, documents = CORPORA[corpus]
+    home = settings.data_dir / f"eval-{corpus}"
     ext = replace(settings, corpus_dir=home / "corpus", data_dir=home / "data",
                   embedding_cache=str(settings.cache_path), reviewed_memory=False)
-    source = external_dir()
+    source = external_dir() / folder
     ext.corpus_dir.mkdir(parents=True, exist_ok=True)
     # the five documents as the product ships them (refreshed if they changed)
     for doc in load_manifest(settings.corpus_dir):
@@ -49,7 +57,7 @@ def prepare(settings: Settings, progress: bool = False) -> Settings:
                                                   encoding="utf-8")
     build_index(ext, progress=progress)
     present = {d.id for d in load_manifest(ext.corpus_dir)}
-    for name in DOCUMENTS:
+    for name in documents:
         if name not in present:
             add_document(ext, source / f"{name}.md", doc_id=name, progress=progress)
     return ext

@@ -44,7 +44,8 @@ SETS_FILE = EVAL_DIR / "sets.json"
 SEALED_FILE = EVAL_DIR / "sealed.json"
 EXPECTED = EVAL_DIR / "expected.json"
 REQUIRED = ("id", "question", "lang", "verdict", "why")
-SPLITS = ("dev", "sealed", "external")
+SPLITS = ("dev", "added", "sealed", "external")
+OPEN_SPLITS = ("dev", "added")  # misses may be read one by one
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ class EvalSet:
 def all_sets() -> list[EvalSet]:
     dev = json.loads(SETS_FILE.read_text(encoding="utf-8"))["sets"]
     sealed = json.loads(SEALED_FILE.read_text(encoding="utf-8"))["sets"]
-    return [EvalSet(s["file"], EVAL_DIR / s["file"], "dev", "five") for s in dev] + [
+    return [EvalSet(s["file"], EVAL_DIR / s["file"], s.get("split", "dev"), s.get("corpus", "five")) for s in dev] + [
         EvalSet(s["file"], EVAL_DIR / s["file"], s["split"], s["corpus"], s["sha256"]) for s in sealed]
 
 
@@ -186,10 +187,10 @@ def open_assistants(corpora: set[str]):
     out = {}
     if "five" in corpora:
         out["five"] = Assistant.open(settings)
-    if "external" in corpora:
+    for corpus in sorted(corpora - {"five"}):
         from eval.external import prepare
 
-        out["external"] = Assistant.open(prepare(settings))
+        out[corpus] = Assistant.open(prepare(settings, corpus=corpus))
     return settings, out
 
 
@@ -279,7 +280,7 @@ def main(args: argparse.Namespace) -> int:
                           "risk_coverage": {s: risk_coverage(o) for s, o in per_split.items()},
                           "leave_one_document_out": loo,
                           "baseline": summarize(baseline) if baseline else None,
-                          "outcomes": [o.to_dict() for o in ours if o.split == "dev"]},
+                          "outcomes": [o.to_dict() for o in ours if o.split in OPEN_SPLITS]},
                          ensure_ascii=False, indent=1))
     else:
         if args.no_vocabulary:
@@ -299,8 +300,8 @@ def main(args: argparse.Namespace) -> int:
             print_table({"baseline (tutorial)": summarize(baseline)})
         if args.verbose:
             for o in ours:
-                if not o.passed and o.split == "dev":
-                    print(json.dumps({"id": o.id, "question": o.question, "gold": o.gold, "got": o.ranked[:3],
+                if not o.passed and o.split in OPEN_SPLITS:
+                    print(json.dumps({"id": o.id, "split": o.split, "question": o.question, "gold": o.gold, "got": o.ranked[:3],
                                       "verdict": o.verdict, "gold_verdict": o.gold_verdict}, ensure_ascii=False))
         for split, outs in per_split.items():
             print(f"{split}: {sum(not o.passed for o in outs)} of {len(outs)} questions with a wrong first citation "
