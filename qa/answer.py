@@ -9,7 +9,7 @@ import re
 import time
 from dataclasses import asdict, dataclass, field, replace
 
-from config import Settings
+from config import Settings, apply_thread_policy
 from indexer.embed import Embedder, make_embedder
 from indexer.store import Index, IndexMissing, open_store
 from indexer.tokenize import tokens
@@ -139,7 +139,8 @@ class Assistant:
             build_index(settings)
             index = store.open()
         names = index.meta.get("embedders", list(settings.embedders))
-        embedders = {n: make_embedder(n, settings.threads, settings.st_model_path) for n in names}
+        apply_thread_policy()
+        embedders = {n: make_embedder(n, settings.query_threads, settings.st_model_path) for n in names}
         memory = ReviewedMemory(settings.memory_path, embedders.get("e5")) if settings.reviewed_memory else None
         return cls(settings, index, embedders, memory=memory)
 
