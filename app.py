@@ -42,7 +42,27 @@ def cmd_add(args: argparse.Namespace) -> int:
         print(f"error: {exc}; nothing was changed", file=sys.stderr)
         return 2
     print(f"added {doc.file} as '{doc.id}'; index now holds {report.documents} documents, {report.units} units")
+    for c in report.conflicts:
+        print(f"warning: possible contradiction: {c['new']} permits what {c['existing']} forbids "
+              f"(similarity {c['similarity']:.2f}, shared words: {'、'.join(c['shared'])})")
+    _record_kb(report.change)
     return 0
+
+
+def _record_kb(change: dict) -> None:
+    """Put a knowledge-base change made from the shell in the audit trail, under the OS user's name.
+    The change itself has happened: a database that cannot be used is a warning, not a failure."""
+    import getpass
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from audit.log import AuditLog
+
+    try:
+        AuditLog(get_settings().audit_url).record_kb_change(change, user=f"cli:{getpass.getuser()}")
+    except SQLAlchemyError as exc:
+        print(f"warning: the change was made but not audited ({exc.__class__.__name__}); check DATABASE_URL",
+              file=sys.stderr)
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
@@ -55,6 +75,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
         print(f"error: {exc}; nothing was changed", file=sys.stderr)
         return 2
     print(f"removed '{args.id}'; index now holds {report.documents} documents, {report.units} units")
+    _record_kb(report.change)
     return 0
 
 
@@ -149,7 +170,7 @@ def cmd_quiz(args: argparse.Namespace) -> int:
 def cmd_audit(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
-    from audit.log import AuditLog
+    from audit.log import AuditLog, Filters, export_lines, stream_export
 
     try:
         log = AuditLog(get_settings().audit_url)
@@ -157,29 +178,63 @@ def cmd_audit(args: argparse.Namespace) -> int:
         print(f"error: cannot use the audit database ({exc.__class__.__name__}: {str(exc).splitlines()[0][:160]}); "
               f"check DATABASE_URL and that the server answers", file=sys.stderr)
         return 2
-    rows = log.search(since=args.since or "", until=args.until or "", user=args.user or "", verdict=args.verdict or "",
-                      doc=args.doc or "", feedback_filter=args.feedback or "", review=args.review or "")
-    if args.action == "stats":
-        stats = log.stats(rows)
-        if args.json:
-            text = json.dumps(stats, ensure_ascii=False, indent=1) + "\n"
+    filters = Filters(args.since or "", args.until or "", args.user or "", args.verdict or "", args.doc or "",
+                      args.feedback or "", args.review or "")
+    if args.action == "kb":
+        sys.stdout.write("".join(_kb_line(c) for c in log.kb_changes()))
+        return 0
+    if args.action == "export":
+        if args.out:
+            stream_export(log, args.format, filters, Path(args.out))
         else:
-            text = "\n".join([
-                f"answers: {stats['answers']}  reviewed: {stats['reviewed']}  flagged: {stats['flagged_share']:.1%}",
-                "per day: " + ", ".join(f"{d} {n}" for d, n in stats["per_day"].items()),
-                "verdicts: " + ", ".join(f"{v} {n}" for v, n in stats["verdicts"].items()),
-                "most cited: " + ", ".join(f"{u} {n}" for u, n in stats["most_cited"]),
-                "not covered (gaps in the policies):", *(f"  {q}" for q in stats["not_covered_questions"]),
-            ]) + "\n"
-    elif args.format == "csv":
-        text = log.to_csv(rows)
+            sys.stdout.writelines(export_lines(log, args.format, filters))
+        return 0
+    stats = log.stats(filters)
+    if args.json:
+        text = json.dumps(stats, ensure_ascii=False, indent=1) + "\n"
     else:
-        text = log.to_jsonl(log.gold_rows(rows) if args.format == "gold" else rows)
+        text = "\n".join([
+            f"answers: {stats['answers']}  reviewed: {stats['reviewed']}  flagged: {stats['flagged_share']:.1%}",
+            "per day: " + ", ".join(f"{d} {n}" for d, n in stats["per_day"].items()),
+            "verdicts: " + ", ".join(f"{v} {n}" for v, n in stats["verdicts"].items()),
+            "most cited: " + ", ".join(f"{u} {n}" for u, n in stats["most_cited"]),
+            f"not covered (gaps in the policies): {stats['not_covered']}",
+            *(f"  {q}" for q in stats["not_covered_questions"]),
+        ]) + "\n"
     if args.out:
-        Path(args.out).write_text(text, encoding="utf-8-sig" if args.format == "csv" else "utf-8")
+        Path(args.out).write_text(text, encoding="utf-8")
     else:
         sys.stdout.write(text)
     return 0
+
+
+def _kb_line(change: dict) -> str:
+    """One knowledge-base change as a line: when, who, what, which versions, how many units."""
+    return (f"{change['created'][:19]}  {change['user']}  {change['action']}  {change['doc_id']}  "
+            f"{change['old_hash'][:12] or '-'} -> {change['new_hash'][:12] or '-'}  "
+            f"units {change['old_units']} -> {change['new_units']}\n")
+
+
+def _verdict(value: str) -> str:
+    """A --verdict value: one of the five verdicts, or argparse's usage error (exit code 2)."""
+    from qa.verdict import VERDICTS
+
+    if value not in VERDICTS:
+        raise argparse.ArgumentTypeError(f"unknown verdict {value!r} (one of {', '.join(VERDICTS)})")
+    return value
+
+
+def _date(value: str) -> str:
+    """A --since/--until value: a real YYYY-MM-DD date, or argparse's usage error (exit code 2)."""
+    import re
+    from datetime import date
+
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            raise ValueError(value)
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
 
 
 def cmd_user(args: argparse.Namespace) -> int:
@@ -292,13 +347,13 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_quiz)
 
     p = sub.add_parser("audit", help="export the audit trail or print its statistics")
-    p.add_argument("action", choices=["export", "stats"])
+    p.add_argument("action", choices=["export", "stats", "kb"], help="kb: the knowledge-base changes (add, replace, remove)")
     p.add_argument("--format", choices=["csv", "jsonl", "gold"], default="jsonl",
                    help="export as CSV, JSONL, or supervisors' corrections as gold questions for eval/")
-    p.add_argument("--since", help="YYYY-MM-DD")
-    p.add_argument("--until", help="YYYY-MM-DD")
+    p.add_argument("--since", type=_date, help="YYYY-MM-DD")
+    p.add_argument("--until", type=_date, help="YYYY-MM-DD")
     p.add_argument("--user")
-    p.add_argument("--verdict")
+    p.add_argument("--verdict", type=_verdict, help="allowed, prohibited, required, info, not_covered")
     p.add_argument("--doc", help="a document id among the citations")
     p.add_argument("--feedback", choices=["up", "down", "comment", "none"])
     p.add_argument("--review", choices=["unreviewed", "correct", "incorrect", "follow_up"])

@@ -70,6 +70,10 @@ class Settings:
     llm_api_key: str = field(default_factory=lambda: _env("LLM_API_KEY", ""))
     ollama_host: str = field(default_factory=lambda: _env("OLLAMA_HOST", ""))
     llm_timeout: float = field(default_factory=lambda: float(_env("LLM_TIMEOUT", "20")))
+    # A newly added unit that permits what another document's unit forbids (indexer/conflicts.py):
+    # e5 cosine at least this, and at least this many shared uncommon words in the governed clauses.
+    conflict_similarity: float = field(default_factory=lambda: float(_env("POLICYQA_CONFLICT_SIMILARITY", "0.89")))
+    conflict_shared: int = field(default_factory=lambda: int(_env("POLICYQA_CONFLICT_SHARED", "1")))
     host: str = field(default_factory=lambda: _env("POLICYQA_HOST", "127.0.0.1"))
     port: int = field(default_factory=lambda: int(_env("POLICYQA_PORT", "7860")))
 

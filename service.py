@@ -157,12 +157,15 @@ class Service:
         return check_document(self.settings, path, doc_id, title)
 
     def add(self, path: Path, doc_id: str | None = None, title: str | None = None,
-            progress: Progress | None = None) -> tuple[Document, BuildReport]:
+            progress: Progress | None = None, *, user: str = "local") -> tuple[Document, BuildReport]:
+        """Add a document and record the change (who, versions, units, contradictions) in the audit trail."""
         with self._build:
             try:
-                return add_document(self.settings, path, doc_id, title, progress=progress or False)
+                doc, report = add_document(self.settings, path, doc_id, title, progress=progress or False)
             finally:
                 self._checked = 0.0  # look at the pointer on the next question
+        self.audit.record_kb_change(report.change, user=user)
+        return doc, report
 
     def quiz(self, n: int, types: tuple[str, ...], seed: int = 0, lang: str = "zh", docs: list[str] | None = None,
              rephrase: bool = False):
@@ -177,9 +180,16 @@ class Service:
             quiz.items, quiz.rephrase_refused = reword(quiz.items, units, lang, self.llm.rephrase)
         return quiz
 
-    def remove(self, doc_id: str, progress: Progress | None = None) -> BuildReport:
+    def remove(self, doc_id: str, progress: Progress | None = None, *, user: str = "local") -> BuildReport:
+        """Remove a document and record the change in the audit trail."""
         with self._build:
             try:
-                return remove_document(self.settings, doc_id, progress=progress or False)
+                report = remove_document(self.settings, doc_id, progress=progress or False)
             finally:
                 self._checked = 0.0
+        self.audit.record_kb_change(report.change, user=user)
+        return report
+
+    def kb_changes(self, limit: int | None = None) -> list[dict]:
+        """Knowledge-base changes, newest first (for supervisors)."""
+        return self.audit.kb_changes(limit)

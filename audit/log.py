@@ -11,10 +11,13 @@ The schema is created and upgraded by the Alembic migrations in audit/migrations
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import uuid
 from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,8 +33,10 @@ from sqlalchemy import (
     and_,
     create_engine,
     event,
+    exists,
     func,
     insert,
+    or_,
     select,
 )
 from sqlalchemy.engine import Engine
@@ -78,8 +83,27 @@ reviews = Table(
     Column("note", Text, nullable=False, default=""),
 )
 
+kb_changes = Table(
+    "kb_changes", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("created", String(32), nullable=False, index=True),
+    Column("user", String(100), nullable=False),
+    Column("action", String(10), nullable=False),  # add, replace, remove
+    Column("doc_id", String(40), nullable=False, index=True),
+    Column("title", Text, nullable=False),
+    Column("file", Text, nullable=False),
+    Column("old_hash", String(64), nullable=False),  # the document version before ("" for an add)
+    Column("new_hash", String(64), nullable=False),  # and after ("" for a remove)
+    Column("old_units", Integer, nullable=False),
+    Column("new_units", Integer, nullable=False),
+    Column("build_id", String(64), nullable=False),
+    Column("conflicts", Text, nullable=False),  # JSON: contradictions flagged at add time
+)
+
 REVIEW_STATUSES = ("correct", "incorrect", "follow_up")
 MIGRATIONS = Path(__file__).with_name("migrations")
+PAGE_SIZE = 1000  # answers read per query by exports: memory stays one page whatever the trail's size
+STATS_GAPS = 200  # newest not_covered questions listed by stats (all are counted)
 
 
 def _now() -> str:
@@ -134,8 +158,8 @@ class AuditLog:
         answer_id = str(uuid.uuid4())
 
         def cite(cs) -> str:
-            return json.dumps([{"id": c.id, "doc_id": c.doc_id, "label": c.label, "score": c.score} for c in cs],
-                              ensure_ascii=False)
+            return json.dumps([{"id": c.id, "doc_id": c.doc_id, "label": c.label, "score": c.score,
+                                "text": c.text, "sha256": text_hash(c.text)} for c in cs], ensure_ascii=False)
 
         row = dict(id=answer_id, created=_now(), user=user, channel=channel, question=answer.question,
                    resolved=answer.resolved or answer.question, answer=answer.answer, verdict=answer.verdict,
@@ -144,6 +168,20 @@ class AuditLog:
         with self.engine.begin() as conn:
             conn.execute(insert(answers).values(**row))
         return answer_id
+
+    def record_kb_change(self, change: dict, *, user: str) -> None:
+        """Store one knowledge-base change (indexer.build.KbChange as a dict): who, when, which versions."""
+        row = {k: change[k] for k in ("action", "doc_id", "title", "file", "old_hash", "new_hash", "old_units",
+                                      "new_units", "build_id")}
+        with self.engine.begin() as conn:
+            conn.execute(insert(kb_changes).values(**row, created=_now(), user=user,
+                                                   conflicts=json.dumps(change.get("conflicts", []), ensure_ascii=False)))
+
+    def kb_changes(self, limit: int | None = None) -> list[dict]:
+        """Knowledge-base changes, newest first."""
+        query = select(kb_changes).order_by(kb_changes.c.id.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            return [_plain(r) | {"conflicts": json.loads(r["conflicts"])} for r in conn.execute(query).mappings()]
 
     def _require_answer(self, conn, answer_id: str) -> None:
         if conn.execute(select(answers.c.id).where(answers.c.id == answer_id)).first() is None:
@@ -192,112 +230,233 @@ class AuditLog:
         out["reviews"] = [_plain(r) | {"right_units": json.loads(r["right_units"])} for r in judged]
         return out
 
-    def search(self, *, since: str = "", until: str = "", user: str = "", verdict: str = "", doc: str = "",
-               feedback_filter: str = "", review: str = "", limit: int = 10000) -> list[dict]:
-        """Answers, newest first, each with its feedback summary and latest review.
-
-        since/until: dates (YYYY-MM-DD, inclusive); doc: a document id among the citations;
-        feedback_filter: up, down, comment, none; review: unreviewed, correct, incorrect, follow_up."""
+    def _conditions(self, f: "Filters") -> list:
+        """Every filter as an SQL condition, so counts, pages and statistics agree at any size."""
+        a = answers.c
         conditions = []
-        if since:
-            conditions.append(answers.c.created >= since)
-        if until:
-            conditions.append(answers.c.created < until + "T99")  # the whole of that day
-        if user:
-            conditions.append(answers.c.user == user)
-        if verdict:
-            conditions.append(answers.c.verdict == verdict)
-        query = select(answers).order_by(answers.c.created.desc()).limit(limit)
-        if conditions:
-            query = query.where(and_(*conditions))
-        with self.engine.connect() as conn:
-            rows = [_decode(_plain(r)) for r in conn.execute(query).mappings().all()]
-            ids = [r["id"] for r in rows]
-            notes: dict[str, list] = {}
-            judged: dict[str, dict] = {}
-            for start in range(0, len(ids), 500):
-                part = ids[start:start + 500]
-                for n in conn.execute(select(feedback).where(feedback.c.answer_id.in_(part))).mappings():
-                    notes.setdefault(n["answer_id"], []).append(_plain(n))
-                for r in conn.execute(select(reviews).where(reviews.c.answer_id.in_(part))
-                                      .order_by(reviews.c.id)).mappings():
-                    judged[r["answer_id"]] = _plain(r) | {"right_units": json.loads(r["right_units"])}
-        out = []
+        if f.since:
+            conditions.append(a.created >= f.since)
+        if f.until:
+            conditions.append(a.created < f.until + "T99")  # the whole of that day
+        if f.user:
+            conditions.append(a.user == f.user)
+        if f.verdict:
+            conditions.append(a.verdict == f.verdict)
+        if f.doc:  # citations are JSON written by record(): '"doc_id": "p1"'
+            needle = json.dumps({"doc_id": f.doc}, ensure_ascii=False)[1:-1]
+            escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            conditions.append(a.citations.like(f"%{escaped}%", escape="\\"))
+        mine = feedback.c.answer_id == a.id
+        if f.feedback == "up":
+            conditions.append(exists().where(mine, feedback.c.rating > 0))
+        elif f.feedback == "down":
+            conditions.append(exists().where(mine, feedback.c.rating < 0))
+        elif f.feedback == "comment":
+            conditions.append(exists().where(mine, feedback.c.comment != ""))
+        elif f.feedback == "none":
+            conditions.append(~exists().where(mine))
+        if f.review:
+            conditions.append(_latest_status() == f.review if f.review != "unreviewed"
+                              else ~exists().where(reviews.c.answer_id == a.id))
+        return conditions
+
+    def iter_rows(self, filters: "Filters | None" = None, *, limit: int | None = None,
+                  page: int = PAGE_SIZE) -> Iterator[dict]:
+        """Matching answers, newest first, each with its feedback summary and latest review.
+
+        Read in pages by keyset (created, id), so an export of any size holds one page in memory."""
+        conditions = self._conditions(filters or Filters())
+        after: tuple[str, str] | None = None
+        sent = 0
+        while limit is None or sent < limit:
+            size = page if limit is None else min(page, limit - sent)
+            query = select(answers).where(*conditions)
+            if after:
+                query = query.where(or_(answers.c.created < after[0],
+                                        and_(answers.c.created == after[0], answers.c.id < after[1])))
+            query = query.order_by(answers.c.created.desc(), answers.c.id.desc()).limit(size)
+            with self.engine.connect() as conn:
+                rows = [_decode(_plain(r)) for r in conn.execute(query).mappings().all()]
+                self._attach(conn, rows)
+            yield from rows
+            sent += len(rows)
+            if len(rows) < size:
+                return
+            after = (rows[-1]["created"], rows[-1]["id"])
+
+    @staticmethod
+    def _attach(conn, rows: list[dict]) -> None:
+        """Feedback summary and latest review of one page of answers."""
+        ids = [r["id"] for r in rows]
+        notes: dict[str, list] = {}
+        judged: dict[str, dict] = {}
+        if ids:
+            for n in conn.execute(select(feedback).where(feedback.c.answer_id.in_(ids))).mappings():
+                notes.setdefault(n["answer_id"], []).append(_plain(n))
+            for r in conn.execute(select(reviews).where(reviews.c.answer_id.in_(ids)).order_by(reviews.c.id)).mappings():
+                judged[r["answer_id"]] = _plain(r) | {"right_units": json.loads(r["right_units"])}
         for r in rows:
             fb = notes.get(r["id"], [])
             r["thumbs"] = sum(n["rating"] for n in fb if n["rating"])
             r["comments"] = [n["comment"] for n in fb if n["comment"]]
             r["review"] = judged.get(r["id"])
             r["review_status"] = r["review"]["status"] if r["review"] else "unreviewed"
-            if doc and doc not in {c["doc_id"] for c in r["citations"]}:
-                continue
-            if feedback_filter == "up" and not any(n["rating"] > 0 for n in fb):
-                continue
-            if feedback_filter == "down" and not any(n["rating"] < 0 for n in fb):
-                continue
-            if feedback_filter == "comment" and not r["comments"]:
-                continue
-            if feedback_filter == "none" and fb:
-                continue
-            if review and r["review_status"] != review:
-                continue
-            out.append(r)
-        return out
 
-    def count(self) -> int:
+    def search(self, *, since: str = "", until: str = "", user: str = "", verdict: str = "", doc: str = "",
+               feedback_filter: str = "", review: str = "", limit: int | None = None) -> list[dict]:
+        """Answers, newest first (all of them unless limit), filtered in SQL.
+
+        since/until: dates (YYYY-MM-DD, inclusive); doc: a document id among the citations;
+        feedback_filter: up, down, comment, none; review: unreviewed, correct, incorrect, follow_up."""
+        filters = Filters(since, until, user, verdict, doc, feedback_filter, review)
+        return list(self.iter_rows(filters, limit=limit))
+
+    def count(self, filters: "Filters | None" = None) -> int:
+        """How many answers match, counted by the database."""
+        query = select(func.count()).select_from(answers).where(*self._conditions(filters or Filters()))
         with self.engine.connect() as conn:
-            return conn.execute(select(func.count()).select_from(answers)).scalar_one()
+            return conn.execute(query).scalar_one()
 
     # --- exports and statistics ------------------------------------------------------------------
     @staticmethod
-    def to_jsonl(rows: list[dict]) -> str:
-        return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    def iter_jsonl(rows: Iterable[dict]) -> Iterator[str]:
+        for r in rows:
+            yield json.dumps(r, ensure_ascii=False) + "\n"
+
+    @classmethod
+    def to_jsonl(cls, rows: Iterable[dict]) -> str:
+        return "".join(cls.iter_jsonl(rows))
 
     @staticmethod
-    def to_csv(rows: list[dict]) -> str:
+    def iter_csv(rows: Iterable[dict]) -> Iterator[str]:
+        """CSV one line at a time; evidence is each cited unit's text as the answerer saw it."""
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(["id", "created", "user", "channel", "question", "answer", "verdict", "citations",
-                         "index_version", "answerer", "latency_ms", "thumbs", "comments", "review_status", "review_note"])
+                         "index_version", "answerer", "latency_ms", "thumbs", "comments", "review_status",
+                         "review_note", "evidence"])
+        yield out.getvalue()
+        out.seek(0)
+        out.truncate()
         for r in rows:
             writer.writerow([r["id"], r["created"], r["user"], r["channel"], r["question"], r["answer"], r["verdict"],
                              " ".join(c["id"] for c in r["citations"]), r["index_version"], r["answerer"],
                              r["latency_ms"], r.get("thumbs", 0), " | ".join(r.get("comments", [])),
-                             r.get("review_status", ""), (r.get("review") or {}).get("note", "")])
-        return out.getvalue()
+                             r.get("review_status", ""), (r.get("review") or {}).get("note", ""),
+                             " | ".join(f"{c['id']}: {c.get('text', '')}" for c in r["citations"])])
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
 
-    def gold_rows(self, rows: list[dict] | None = None) -> list[dict]:
+    @classmethod
+    def to_csv(cls, rows: Iterable[dict]) -> str:
+        return "".join(cls.iter_csv(rows))
+
+    def gold_rows(self, rows: Iterable[dict] | None = None) -> Iterator[dict]:
         """Supervisors' corrections as gold questions in the eval set's format (eval/README.md)."""
         from qa.intent import language_of
 
-        out = []
-        for r in rows if rows is not None else self.search(review="incorrect"):
+        for r in rows if rows is not None else self.iter_rows(Filters(review="incorrect")):
             review = r.get("review")
             if not review or review["status"] != "incorrect":
                 continue
             units = review["right_units"]
-            out.append({
+            yield {
                 "id": f"audit-{r['id'][:8]}", "question": r["question"], "lang": language_of(r["question"]),
                 "gold": units, "verdict": review["right_verdict"], "doc": units[0].split(":")[0] if units else None,
                 "split": "dev", "tags": ["supervisor_correction"],
                 "why": f"{review['note'] or 'corrected'} (review by {review['reviewer']}, {review['created'][:10]}; "
                        f"the assistant had answered {r['verdict']} citing {[c['id'] for c in r['citations']]})",
-            })
-        return out
+            }
 
-    def stats(self, rows: list[dict] | None = None) -> dict:
-        rows = rows if rows is not None else self.search()
-        flagged = [r for r in rows if r["thumbs"] < 0 or r["review_status"] in ("incorrect", "follow_up")]
-        cited = Counter(c["id"] for r in rows for c in r["citations"])
+    def stats(self, filters: "Filters | None" = None, *, gaps: int = STATS_GAPS) -> dict:
+        """Statistics over every matching answer, aggregated by the database (filters applied first)."""
+        a = answers.c
+        where = self._conditions(filters or Filters())
+        day = func.substr(a.created, 1, 10)
+        thumbs = (select(func.coalesce(func.sum(feedback.c.rating), 0)).where(feedback.c.answer_id == a.id)
+                  .scalar_subquery())
+        flagged = or_(thumbs < 0, _latest_status().in_(("incorrect", "follow_up")))
+        with self.engine.connect() as conn:
+            total = conn.execute(select(func.count()).select_from(answers).where(*where)).scalar_one()
+            per_day = conn.execute(select(day, func.count()).where(*where).group_by(day).order_by(day)).all()
+            verdicts = conn.execute(select(a.verdict, func.count()).where(*where).group_by(a.verdict)
+                                    .order_by(func.count().desc())).all()
+            n_flagged = conn.execute(select(func.count()).select_from(answers).where(*where, flagged)).scalar_one()
+            reviewed = conn.execute(select(func.count()).select_from(answers).where(
+                *where, exists().where(reviews.c.answer_id == a.id))).scalar_one()
+            cited = Counter()
+            for (citations,) in conn.execution_options(yield_per=PAGE_SIZE).execute(select(a.citations).where(*where)):
+                cited.update(c["id"] for c in json.loads(citations))
+            gap_rows = conn.execute(select(a.question).where(*where, a.verdict == "not_covered")
+                                    .order_by(a.created.desc()).limit(gaps)).scalars().all()
+            n_gaps = conn.execute(select(func.count()).select_from(answers)
+                                  .where(*where, a.verdict == "not_covered")).scalar_one()
         return {
-            "answers": len(rows),
-            "per_day": dict(sorted(Counter(r["created"][:10] for r in rows).items())),
-            "verdicts": dict(Counter(r["verdict"] for r in rows).most_common()),
-            "flagged_share": len(flagged) / len(rows) if rows else 0.0,
-            "reviewed": sum(r["review_status"] != "unreviewed" for r in rows),
+            "answers": total,
+            "per_day": {d: n for d, n in per_day},
+            "verdicts": {v: n for v, n in verdicts},
+            "flagged_share": n_flagged / total if total else 0.0,
+            "reviewed": reviewed,
             "most_cited": cited.most_common(10),
-            "not_covered_questions": [r["question"] for r in rows if r["verdict"] == "not_covered"],
+            "not_covered": n_gaps,
+            "not_covered_questions": list(gap_rows),
         }
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a supervisor filters the trail by; empty strings mean no filter."""
+    since: str = ""
+    until: str = ""
+    user: str = ""
+    verdict: str = ""
+    doc: str = ""
+    feedback: str = ""
+    review: str = ""
+
+
+def export_lines(log: AuditLog, fmt: str, filters: Filters) -> Iterator[str]:
+    """An export (csv, jsonl or gold) of every matching answer, one line at a time."""
+    rows = log.iter_rows(filters)
+    if fmt == "csv":
+        return log.iter_csv(rows)
+    return log.iter_jsonl(log.gold_rows(rows) if fmt == "gold" else rows)
+
+
+def stream_export(log: AuditLog, fmt: str, filters: Filters, out: Path | None = None) -> Path:
+    """Write an export to out (a fresh private temporary file by default) without holding it in memory."""
+    import tempfile
+
+    name = {"csv": "audit.csv", "gold": "gold-from-audit.jsonl"}.get(fmt, "audit.jsonl")
+    path = out or Path(tempfile.mkdtemp(prefix="policyqa-")) / name
+    with open(path, "w", encoding="utf-8-sig" if fmt == "csv" else "utf-8", newline="") as handle:
+        for line in export_lines(log, fmt, filters):
+            handle.write(line)
+    return path
+
+
+def _latest_status():
+    """The status of an answer's newest review (None when unreviewed), as a correlated subquery."""
+    later = reviews.alias("later")
+    newest = (select(func.max(later.c.id)).where(later.c.answer_id == answers.c.id)
+              .correlate(answers).scalar_subquery())
+    return select(reviews.c.status).where(reviews.c.id == newest).correlate(answers).scalar_subquery()
+
+
+def text_hash(text: str) -> str:
+    """The hash an audit row keeps of each cited unit's text, to tell later whether it changed."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def evidence(citation: dict, current: str | None) -> tuple[str, str]:
+    """What the answerer saw, and how it relates to the text indexed now: same, changed, gone, or
+    unknown (a row written before the audit kept the text)."""
+    if "text" not in citation:
+        return (current or "", "unknown")
+    if current is None:
+        return (citation["text"], "gone")
+    return (citation["text"], "same" if text_hash(current) == citation["sha256"] else "changed")
 
 
 def _plain(row) -> dict:

@@ -39,6 +39,8 @@ class BuildReport:
     errors: list[str] = field(default_factory=list)
     skipped: bool = False  # the index was already up to date
     embedded: int = 0  # passages actually embedded (not from the cache)
+    conflicts: list[dict] = field(default_factory=list)  # a new document's permissions another forbids
+    change: dict = field(default_factory=dict)  # the knowledge-base change this build made (KbChange)
 
 
 def unit_passage(unit: Unit) -> str:
@@ -101,10 +103,13 @@ def fingerprint(docs: list[Document], settings: Settings) -> str:
 Progress = Callable[[int, int], None]  # (passages done, passages in all)
 
 
-def build_index(settings: Settings, force: bool = False, progress: bool | Progress = False) -> BuildReport:
+def build_index(settings: Settings, force: bool = False, progress: bool | Progress = False,
+                conflicts_for: str | None = None) -> BuildReport:
     """Build or refresh the index; unchanged corpora are a no-op, unchanged units are not re-embedded.
 
-    ``progress`` is True for a terminal progress bar, or a function the web app uses for its own."""
+    ``progress`` is True for a terminal progress bar, or a function the web app uses for its own.
+    ``conflicts_for``: a document just added, whose permissions are checked against other documents'
+    prohibitions (reported and kept in the build's metadata)."""
     docs = load_manifest(settings.corpus_dir)
     units, report = read_units(settings.corpus_dir, docs)
     store = open_store(settings)
@@ -149,7 +154,10 @@ def build_index(settings: Settings, force: bool = False, progress: bool | Progre
         if bar:
             bar.close()
         cache.close()
+    if conflicts_for:
+        report.conflicts = _conflicts(settings, units, passages, vectors, conflicts_for)
     meta = {
+        "conflicts": report.conflicts,
         "fingerprint": stamp,
         "parser_version": PARSER_VERSION,
         "embedders": list(settings.embedders),
@@ -160,6 +168,37 @@ def build_index(settings: Settings, force: bool = False, progress: bool | Progre
     }
     store.write_build(units, [tokens(" ".join(u.context(1) + [u.text])) for u in units], vectors, meta)
     return report
+
+
+def _conflicts(settings: Settings, units: list[Unit], passages: list[str], vectors: dict, doc_id: str) -> list[dict]:
+    """The new document's contradictions, with the index's e5 vectors (embedded here if e5 is not indexed)."""
+    from indexer.conflicts import as_meta, find_conflicts
+
+    matrix = vectors.get("e5")
+    if matrix is None:
+        cache = EmbeddingCache(settings.cache_path)
+        try:
+            matrix = cache.passages(make_embedder("e5", settings.threads), passages)[0]
+        finally:
+            cache.close()
+    return as_meta(find_conflicts(units, matrix, doc_id, min_similarity=settings.conflict_similarity,
+                                  min_shared=settings.conflict_shared))
+
+
+def _document_meta(settings: Settings, doc_id: str) -> dict:
+    """The current build's entry for a document (version hash, units), or {} if it is not indexed."""
+    meta = open_store(settings).current_meta() or {}
+    return next((d for d in meta.get("documents", []) if d["id"] == doc_id), {})
+
+
+def _change(settings: Settings, action: str, doc: Document, before: dict, conflicts: list[dict]) -> dict:
+    """What a knowledge-base change did, for the audit trail (audit.log.AuditLog.record_kb_change)."""
+    after = _document_meta(settings, doc.id) if action != "remove" else {}
+    meta = open_store(settings).current_meta() or {}
+    return {"action": action, "doc_id": doc.id, "title": doc.title, "file": doc.file,
+            "old_hash": before.get("version", ""), "new_hash": after.get("version", ""),
+            "old_units": before.get("units", 0), "new_units": after.get("units", 0),
+            "build_id": meta.get("build_id", ""), "conflicts": conflicts}
 
 
 def check_document(settings: Settings, source: Path, doc_id: str | None = None,
@@ -197,12 +236,14 @@ def add_document(settings: Settings, source: Path, doc_id: str | None = None, ti
         kept = settings.corpus_dir / ".versions" / f"{time.strftime('%Y%m%dT%H%M%S')}-{target.name}"
         kept.parent.mkdir(exist_ok=True)
         shutil.copyfile(target, kept)
+    before = _document_meta(settings, doc.id)
     with _restorable(target, manifest):
         shutil.copyfile(source, target)
         _write_manifest(settings.corpus_dir, [d for d in load_manifest(settings.corpus_dir) if d.file != doc.file] + [doc])
-        report = build_index(settings, progress=progress)
+        report = build_index(settings, progress=progress, conflicts_for=doc.id)
         if any(e.startswith(source.name) for e in report.errors):
             raise DocumentError(next(e for e in report.errors if e.startswith(source.name)))
+    report.change = _change(settings, "replace" if before else "add", doc, before, report.conflicts)
     return doc, report
 
 
@@ -216,10 +257,13 @@ def remove_document(settings: Settings, doc_id: str, progress: bool | Progress =
         raise DocumentError("the last document cannot be removed: the index would be empty")
     target = settings.corpus_dir / doc.file
     manifest = settings.corpus_dir / "manifest.json"
+    before = _document_meta(settings, doc_id)
     with _restorable(target, manifest):
         _write_manifest(settings.corpus_dir, [d for d in docs if d.id != doc_id])
         target.unlink(missing_ok=True)
-        return build_index(settings, progress=progress)
+        report = build_index(settings, progress=progress)
+    report.change = _change(settings, "remove", doc, before, [])
+    return report
 
 
 def _write_manifest(corpus_dir: Path, docs: list[Document]) -> None:

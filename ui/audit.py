@@ -6,13 +6,16 @@ from dataclasses import asdict
 
 import gradio as gr
 
-from audit.log import REVIEW_STATUSES
+from audit.log import REVIEW_STATUSES, Filters, evidence, export_lines, stream_export
 from qa.verdict import VERDICTS
 from service import Service
 from ui.common import Guard, download, esc
 
 FEEDBACK = [("全部", ""), ("👍", "up"), ("👎", "down"), ("有评论", "comment"), ("无反馈", "none")]
 REVIEW = [("全部", ""), ("未审核", "unreviewed"), ("正确", "correct"), ("错误", "incorrect"), ("需跟进", "follow_up")]
+KB_ROWS = 500  # knowledge-base changes listed in 审计 (all are in `python app.py audit kb`)
+KB_LABEL = {"add": "加入", "replace": "替换", "remove": "删除"}
+TABLE_ROWS = 500  # rows shown in the results table; the count and the exports cover every match
 STATUS_LABEL = {"correct": "正确", "incorrect": "错误", "follow_up": "需跟进", "unreviewed": "未审核"}
 
 
@@ -21,18 +24,28 @@ class AuditTab:
         self.service = service
         self.guard = guard
 
+    @staticmethod
+    def _filters(since, until, user, verdict, doc, feedback, review) -> Filters:
+        return Filters((since or "").strip(), (until or "").strip(), (user or "").strip(), verdict or "", doc or "",
+                       feedback or "", review or "")
+
     def _rows(self, since, until, user, verdict, doc, feedback, review) -> list[dict]:
         return self.service.audit.search(since=(since or "").strip(), until=(until or "").strip(),
                                          user=(user or "").strip(), verdict=verdict or "", doc=doc or "",
                                          feedback_filter=feedback or "", review=review or "")
 
     def search(self, since, until, user, verdict, doc, feedback, review, request: gr.Request):
+        """The newest TABLE_ROWS matching answers, and how many match in all (counted in SQL)."""
         self.guard(request, "audit")
-        rows = self._rows(since, until, user, verdict, doc, feedback, review)
+        filters = self._filters(since, until, user, verdict, doc, feedback, review)
+        log = self.service.audit
+        rows = list(log.iter_rows(filters, limit=TABLE_ROWS))
         table = [[r["created"][:19].replace("T", " "), r["user"], r["channel"], r["question"], r["verdict"],
                   " ".join(c["label"] for c in r["citations"]), r["thumbs"], STATUS_LABEL[r["review_status"]], r["id"]]
                  for r in rows]
-        return table, f"共 {len(rows)} 条回答"
+        total = log.count(filters)
+        shown = f"（显示最新 {len(rows)} 条，导出可得全部）" if total > len(rows) else ""
+        return table, f"共 {total} 条回答{shown}"
 
     def open(self, answer_id: str, request: gr.Request) -> str:
         """One answer with its evidence: the cited units' text, feedback and the review history."""
@@ -47,9 +60,7 @@ class AuditTab:
         lines = [f"**问题**：{esc(row['question'])}", understood, f"**回答**（{row['verdict']}）：{esc(row['answer'])}",
                  provenance, "", "**依据条文**："]
         for c in row["citations"]:
-            unit = index.by_id.get(c["id"])
-            text = unit.text if unit else "（此条文已不在当前索引中）"
-            lines.append(f"- `{c['id']}` 得分 {c['score']}：{esc(text)}")
+            lines.append(self._evidence(c, index.by_id.get(c["id"])))
         if row["related"]:
             lines.append("**相关（非依据）**：" + "、".join(f"`{c['id']}`" for c in row["related"]))
         for f in row["feedback"]:
@@ -59,6 +70,19 @@ class AuditTab:
             lines.append(f"- 审核 {STATUS_LABEL[r['status']]} · {esc(r['reviewer'])} · {r['created'][:19]}："
                          f"{esc(r['note'])} {r['right_units'] or ''} {r['right_verdict']}")
         return "\n\n".join(lines)
+
+    @staticmethod
+    def _evidence(citation: dict, unit) -> str:
+        """The cited text as the broker saw it, marked when the indexed text is no longer the same."""
+        text, state = evidence(citation, unit.text if unit else None)
+        line = f"- `{citation['id']}` 得分 {citation['score']}：{esc(text)}"
+        if state == "changed":
+            return line + f"\n\n  ⚠️ **当前条文已修改**，现在为：{esc(unit.text)}"
+        if state == "gone":
+            return line + "\n\n  ⚠️ **此条文已不在当前索引中**"
+        if state == "unknown":
+            return line + "\n\n  （此记录未保存当时的条文，以上为当前文本）" if unit else f"- `{citation['id']}`：（此条文已不在当前索引中）"
+        return line
 
     def pick(self, table, event: gr.SelectData) -> str:
         """Clicking a row of the results opens that answer."""
@@ -79,24 +103,34 @@ class AuditTab:
         return f"✅ 已记录审核：{STATUS_LABEL[status]}"
 
     def export(self, fmt: str, since, until, user, verdict, doc, feedback, review, request: gr.Request):
+        """Every matching answer, streamed page by page into the download file."""
         self.guard(request, "audit")
-        rows = self._rows(since, until, user, verdict, doc, feedback, review)
-        log = self.service.audit
-        if fmt == "csv":
-            return gr.update(value=download(log.to_csv(rows), "audit.csv", "utf-8-sig"), visible=True)
-        if fmt == "gold":
-            return gr.update(value=download(log.to_jsonl(log.gold_rows(rows)), "gold-from-audit.jsonl"), visible=True)
-        return gr.update(value=download(log.to_jsonl(rows), "audit.jsonl"), visible=True)
+        filters = self._filters(since, until, user, verdict, doc, feedback, review)
+        path = stream_export(self.service.audit, fmt, filters)
+        return gr.update(value=str(path), visible=True)
 
-    def stats(self, request: gr.Request) -> str:
+    def stats(self, since="", until="", user="", verdict="", doc="", feedback="", review="",
+              request: gr.Request = None) -> str:
         self.guard(request, "audit")
-        s = self.service.audit.stats()
+        s = self.service.audit.stats(self._filters(since, until, user, verdict, doc, feedback, review))
         lines = [f"**回答总数** {s['answers']} · **已审核** {s['reviewed']} · **被标记比例** {s['flagged_share']:.1%}",
                  "**每日回答数**：" + "，".join(f"{d} {n}" for d, n in s["per_day"].items()),
                  "**结论分布**：" + "，".join(f"{v} {n}" for v, n in s["verdicts"].items()),
                  "**最常引用条文**：" + "，".join(f"`{u}` {n}" for u, n in s["most_cited"]),
-                 "**制度未涵盖的问题（制度缺口）**："] + [f"- {esc(q)}" for q in s["not_covered_questions"][:50]]
+                 f"**制度未涵盖的问题（制度缺口）**：共 {s['not_covered']} 条"] + [
+                     f"- {esc(q)}" for q in s["not_covered_questions"][:50]]
         return "\n\n".join(lines)
+
+    def kb(self, request: gr.Request) -> str:
+        """Every add, replace and remove of a document: who, when, versions, units, flagged contradictions."""
+        self.guard(request, "audit")
+        lines = ["| 时间 | 用户 | 操作 | 文档 | 版本 | 条数 | 可能冲突 |", "|---|---|---|---|---|---|---|"]
+        for c in self.service.kb_changes(KB_ROWS):
+            clash = "；".join(f"{esc(x['new'])} ↔ {esc(x['existing'])}" for x in c["conflicts"]) or "—"
+            lines.append(f"| {c['created'][:19].replace('T', ' ')} | {esc(c['user'])} | {KB_LABEL.get(c['action'], c['action'])} "
+                         f"| {esc(c['doc_id'])} | {c['old_hash'][:12] or '—'} → {c['new_hash'][:12] or '—'} "
+                         f"| {c['old_units']} → {c['new_units']} | {clash} |")
+        return "\n".join(lines) if len(lines) > 2 else "知识库尚无变更记录。"
 
     # --- the reviewed-answer memory (qa/memory.py) ----------------------------------------------
     def memory(self, request: gr.Request):
@@ -118,9 +152,16 @@ class AuditTab:
     # --- API (supervisors and admins) ------------------------------------------------------------
     def api_search(self, since: str = "", until: str = "", user: str = "", verdict: str = "", doc: str = "",
                    feedback: str = "", review: str = "", request: gr.Request = None) -> list[dict]:
-        """Answers in the audit trail matching the filters, newest first."""
+        """Answers in the audit trail matching the filters, newest first; each citation keeps the text
+        the answer rested on and says whether the indexed text is now the same, changed or gone."""
         self.guard(request, "audit")
-        return self._rows(since, until, user, verdict, doc, feedback, review)
+        rows = self._rows(since, until, user, verdict, doc, feedback, review)
+        index = self.service.assistant.index
+        for r in rows:
+            for c in r["citations"]:  # is the text the broker saw still the indexed text?
+                unit = index.by_id.get(c["id"])
+                c["current"] = evidence(c, unit.text if unit else None)[1]
+        return rows
 
     def api_review(self, answer_id: str, status: str, right_units: str = "", right_verdict: str = "", note: str = "",
                    request: gr.Request = None) -> str:
@@ -128,14 +169,14 @@ class AuditTab:
         return self.review(answer_id, status, right_units, right_verdict, note, request)
 
     def api_export(self, fmt: str = "jsonl", request: gr.Request = None) -> str:
-        """The whole audit trail as CSV or JSONL text, or the corrections as gold questions (fmt=gold)."""
+        """The whole audit trail as CSV or JSONL text, or the corrections as gold questions (fmt=gold).
+        Read page by page; the reply is the complete text (the download in 审计 streams to a file)."""
         self.guard(request, "audit")
-        log = self.service.audit
-        rows = log.search()
-        return log.to_csv(rows) if fmt == "csv" else log.to_jsonl(log.gold_rows(rows) if fmt == "gold" else rows)
+        return "".join(export_lines(self.service.audit, fmt, Filters()))
 
     def api_stats(self, request: gr.Request = None) -> dict:
-        """Answers per day, verdict mix, flagged share, most-cited articles, not_covered questions."""
+        """Answers per day, verdict mix, flagged share, most-cited articles, not_covered questions,
+        over the whole trail (aggregated in SQL)."""
         self.guard(request, "audit")
         return json.loads(json.dumps(self.service.audit.stats(), ensure_ascii=False))
 
@@ -179,7 +220,11 @@ class AuditTab:
         submit.click(self.review, [answer_id, status, units, right, note], result, api_visibility="private").then(
             self.open, [answer_id], detail, api_visibility="private")
         exporting.click(self.export, [fmt, *filters], file, api_visibility="private")
-        refresh.click(self.stats, None, stats, api_visibility="private")
+        refresh.click(self.stats, filters, stats, api_visibility="private")
+        with gr.Accordion("知识库变更记录", open=False):
+            kb_list = gr.Markdown(elem_id="audit-kb")
+            kb_show = gr.Button("查看", elem_id="audit-kb-show")
+        kb_show.click(self.kb, None, kb_list, api_visibility="private")
         with gr.Accordion("审核记忆（已审核的问题）", open=False):
             remembered = gr.Markdown(elem_id="audit-memory")
             with gr.Row():

@@ -31,7 +31,7 @@ class KnowledgeTab:
         return [[u.id, u.label, " > ".join(u.path), u.text] for u in units], f"共 {len(units)} 条"
 
     def preview(self, file, title: str, request: gr.Request):
-        self.guard(request, "kb_edit")
+        user = self.guard(request, "kb_edit")
         if file is None:
             return [], "请先选择文件。", gr.update(interactive=False)
         try:
@@ -44,7 +44,7 @@ class KnowledgeTab:
 
     def confirm(self, file, title: str, request: gr.Request, progress=gr.Progress()):  # noqa: B008 (Gradio's idiom)
         """Index the previewed file; on success the upload box is cleared for the next one."""
-        self.guard(request, "kb_edit")
+        user = self.guard(request, "kb_edit")
         if file is None:
             return "请先选择文件。", gr.update(interactive=False), None
         progress(0, desc="解析中")
@@ -53,19 +53,21 @@ class KnowledgeTab:
             progress(done / max(total, 1), desc=f"向量化 {done}/{total}")
 
         try:
-            doc, report = self.service.add(Path(file), title=(title or "").strip() or None, progress=step)
+            doc, report = self.service.add(Path(file), title=(title or "").strip() or None, progress=step, user=user)
         except DocumentError as exc:
             return f"❌ 无法加入：{esc(str(exc))}。现有索引不受影响。", gr.update(interactive=False), file
-        return (f"✅ 已加入《{esc(doc.title)}》（{doc.id}）。索引现有 {report.documents} 个文档、{report.units} 条。",
+        clash = "".join(f"\n- ⚠️ 可能与现有条文冲突：{esc(c['new'])} 允许的事项，{esc(c['existing'])} 禁止"
+                        for c in report.conflicts)
+        return (f"✅ 已加入《{esc(doc.title)}》（{doc.id}）。索引现有 {report.documents} 个文档、{report.units} 条。{clash}",
                 gr.update(interactive=False), None)
 
     def remove(self, doc_id: str | None, request: gr.Request, progress=gr.Progress()):  # noqa: B008
-        self.guard(request, "kb_edit")
+        user = self.guard(request, "kb_edit")
         if not doc_id:
             return "请选择要删除的文档。"
         progress(0, desc="重建索引")
         try:
-            report = self.service.remove(doc_id, progress=lambda d, t: progress(d / max(t, 1), desc="重建索引"))
+            report = self.service.remove(doc_id, progress=lambda d, t: progress(d / max(t, 1), desc="重建索引"), user=user)
         except DocumentError as exc:
             return f"❌ 无法删除：{esc(str(exc))}。"
         return f"✅ 已删除 {doc_id}。索引现有 {report.documents} 个文档、{report.units} 条。"
