@@ -13,9 +13,10 @@ import numpy as np
 
 from indexer.parse import Unit
 from indexer.tokenize import tokens
+from qa.language import CLAUSE_END
+from qa.language import EXPLICIT_PERMISSION as PERMITS
+from qa.language import EXPLICIT_PROHIBITION as FORBIDS
 
-PERMITS = re.compile(r"可以|允许|有权")
-FORBIDS = re.compile(r"不得|禁止|严禁")
 MODAL_WORDS = {"可以", "允许", "有权", "不得", "禁止", "严禁", "员工", "公司", "人员"}
 
 
@@ -30,8 +31,6 @@ class Conflict:
         return (f"{self.new} permits what {self.existing} forbids (similarity {self.similarity:.2f}, "
                 f"shared words: {'、'.join(self.shared)})")
 
-
-CLAUSE_END = re.compile(r"[，。；;！!？?\n]")
 
 
 def _actions(unit: Unit, modal: re.Pattern) -> set[str]:

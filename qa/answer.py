@@ -17,10 +17,8 @@ from qa.coverage import Coverage
 from qa.followup import core, is_followup, own_topic, standalone
 from qa.intent import classify, language_of
 from qa.memory import ReviewedMemory
+from qa.language import DUTY, PERMISSION, PROHIBITION
 from qa.retrieve import (
-    DUTY,
-    PERMISSION,
-    PROHIBITION,
     Hit,
     Retrieval,
     Retriever,

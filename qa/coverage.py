@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from indexer.bridge import english_terms
 from indexer.tokenize import tokens
+from qa.language import STATES_NUMBER
 from qa.intent import ask_of, chinese_phrases, english_phrases, language_of
 from qa.retrieve import Hit, Retrieval, Retriever, bigrams
 
@@ -28,7 +29,6 @@ QUESTION_WORDS = set(
 
 # The question asks for a quantity, so only a unit that states one can answer it.
 ASKS_NUMBER = re.compile(r"多少|几[个天年次倍级人项点岁]|比例|标准是|多长时间|how many|how much|what percentage|what ratio", re.I)
-STATES_NUMBER = re.compile(r"\d|[一二三四五六七八九十两百千万]+(?:个|天|年|次|倍|人|分钟|小时|级|项|%)|百分")
 
 
 def answers_quantity(question: str, intent_kind: str, unit_text: str) -> bool:

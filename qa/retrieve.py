@@ -25,14 +25,12 @@ from indexer.parse import Unit
 from indexer.store import Index
 from indexer.tokenize import to_simplified, tokens
 from qa.intent import Intent, classify, expand, language_of
+from qa.language import DUTY, PERMISSION, PROHIBITION
 
 # Job titles in duty lists (…经理职责, …主管岗位职责) and how a question names one.
 ROLE_IN_HEADING = re.compile(r"经理|主管|专员|总监")
 ROLE_IN_QUESTION = re.compile(r"经理|主管|专员|总监|\b(manager|supervisor|director|head|officer|specialist|lead)s?\b", re.I)
 DUTY_LIST = re.compile(r"职责|权力")
-PROHIBITION = re.compile(r"不得|严禁|禁止|不能|不许|不准|不可|绝对不许|不宜")
-PERMISSION = re.compile(r"可以|允许|方可|才可|可采用|可在")
-DUTY = re.compile(r"必须|应当|应|须|需|负责|至少|要求|要")
 
 
 @dataclass(frozen=True)

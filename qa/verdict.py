@@ -11,19 +11,9 @@ from indexer.parse import Unit, without_marker
 from indexer.tokenize import tokens
 from qa.followup import asks_amount, asks_approval
 from qa.intent import Intent
-from qa.retrieve import DUTY, PERMISSION, PROHIBITION
+from qa.language import CLAUSE, DUTY, ONLY_AFTER, PERMISSION, PROHIBITION, STATES_AMOUNT, UNLESS, forbids
 
 VERDICTS = ("allowed", "prohibited", "required", "info", "not_covered")
-UNLESS = re.compile(r"未经([^，,。；;]{1,12}?)(允许|批准|许可|审核|同意|审批)")
-ONLY_AFTER = re.compile(r"经([^，,。；;]{1,12}?)(批准|审批|同意|允许|审核)[^，,。；;]{0,4}?后(才可|方可|才能)")
-# any condition first: "…交纳相关费用后方可实施" permits only once the condition is met
-CONDITIONAL = re.compile(r"后(?:才可|方可|才能|才可以)|(?:只有|只能|仅限)[^，,。；;]{1,20}(?:才|方)")
-CLAUSE = re.compile(r"[^。；;!！?？\n]+[。；;!！?？]?")
-
-
-def forbids(clause: str) -> bool:
-    """The clause forbids, or permits only after a condition (未经…不得, 经…批准后方可, …后方可)."""
-    return bool(PROHIBITION.search(clause) or ONLY_AFTER.search(clause) or CONDITIONAL.search(clause))
 
 
 def key_clause(text: str, question: str, pattern: re.Pattern[str] | None = None) -> str:
@@ -149,7 +139,6 @@ def conclusion(verdict: str, intent: Intent, unit: Unit | None, question: str) -
     return f"依据规定{lead}：{clause}" if zh else f"Per the policy{lead}: {clause}"
 
 
-AMOUNT_IN_TEXT = re.compile(r"\d|[一二三四五六七八九十百千万两]+(?:元|块|个|次|%|倍)|百分")
 
 
 def exception(verdict: str, intent: Intent, unit: Unit, question: str, followup: str) -> tuple[str, str] | None:
@@ -164,6 +153,6 @@ def exception(verdict: str, intent: Intent, unit: Unit, question: str, followup:
             return "allowed", (f"可以，但须先经{cond}：该条只禁止未经{cond}的做法。" if zh else
                                f"Yes, once approved ({cond}): the article only forbids it without that approval.")
         return "prohibited", "不可以。该条没有“经批准即可”的例外。" if zh else "No. The article makes no exception for approval."
-    if asks_amount(followup) and not AMOUNT_IN_TEXT.search(unit.text):
+    if asks_amount(followup) and not STATES_AMOUNT.search(unit.text):
         return "prohibited", "不可以。该条没有按金额设例外。" if zh else "No. The article makes no exception by amount."
     return None

@@ -20,13 +20,13 @@ from dataclasses import asdict, dataclass, field, replace
 
 from indexer.parse import Unit, without_marker
 from indexer.tokenize import tokens
+from qa.language import CLAUSE_BODY as CLAUSE
+from qa.language import EXPLICIT_DUTY as MUST
+from qa.language import EXPLICIT_PROHIBITION as FORBID
+from qa.language import PERMISSION_WORD as PERMIT
 from qa.verdict import topic
 
 TYPES = ("tf", "choice", "multi", "cloze")
-CLAUSE = re.compile(r"[^。；;!！?？\n]+")
-FORBID = re.compile(r"不得|严禁|禁止|不准")
-PERMIT = re.compile(r"可以")
-MUST = re.compile(r"必须|应当")
 FLIP = [(FORBID, "可以"), (PERMIT, "不得"), (MUST, "无需")]
 NUMBER = re.compile(r"(\d+)(年|天|日|次|个|小时|分钟|㎡|%|人|元|家|名|周|月)")
 PUNCT = re.compile(r"[\s,，。；;：:、!！?？“”\"'（）()《》]")
