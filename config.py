@@ -77,6 +77,8 @@ class Settings:
     login_max_delay: float = field(default_factory=lambda: float(_env("POLICYQA_LOGIN_MAX_DELAY", "300")))
     # Gradio's upload route: largest file accepted, and how often / how old temporary uploads are deleted.
     max_upload_bytes: int = field(default_factory=lambda: int(_env("POLICYQA_MAX_UPLOAD", str(20 * 1024 * 1024))))
+    # All uploads together are read at most this fast (Gradio parses them on the event loop).
+    upload_bytes_per_second: int = field(default_factory=lambda: int(_env("POLICYQA_UPLOAD_RATE", str(4 * 1024 * 1024))))
     upload_cache_seconds: int = field(default_factory=lambda: int(_env("POLICYQA_UPLOAD_CACHE_SECONDS", "3600")))
     port: int = field(default_factory=lambda: int(_env("POLICYQA_PORT", "7860")))
 

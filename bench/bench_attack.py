@@ -91,7 +91,8 @@ def ordinary(url: str, until: float, times: list[float], errors: list[str], offs
         time.sleep(think)
 
 
-def attacker(url: str, until: float, limit: int, counts: dict[str, int], max_question: int, max_upload: int) -> None:
+def attacker(url: str, until: float, limit: int, counts: dict[str, int], max_question: int, max_upload: int,
+             only: str = "") -> None:
     """Maximum-size inputs in turn, as fast as the server takes them, at most ``limit`` requests."""
     from gradio_client import Client
 
@@ -108,6 +109,7 @@ def attacker(url: str, until: float, limit: int, counts: dict[str, int], max_que
         ("bad login (unknown name)", lambda: httpx.post(url + "login", data={"username": "x", "password": "y"}, timeout=60)),
         ("largest upload", lambda: web.post("gradio_api/upload", files={"files": ("big.txt", blob, "text/plain")})),
     ]
+    moves = [m for m in moves if only in m[0]]  # --only: one kind of attack, to see what each costs
     n = 0
     while time.time() < until and n < limit:
         name, move = moves[n % len(moves)]
@@ -125,6 +127,7 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--max-attacks", type=int, default=5_000)
     parser.add_argument("--think", type=float, default=0.0, help="seconds an ordinary client waits between questions")
+    parser.add_argument("--only", default="", help="attacks whose name holds this text (e.g. upload, login, longest)")
     parser.add_argument("--no-attacker", action="store_true", help="the baseline: ordinary clients only")
     parser.add_argument("--data", help="a data dir holding an index (copied; default: the configured one)")
     args = parser.parse_args()
@@ -153,7 +156,7 @@ def main() -> int:
                        for i in range(args.clients)]
             threads += [] if args.no_attacker else [threading.Thread(target=attacker, args=(url, until, args.max_attacks, counts,
                                                                    settings.max_question_chars,
-                                                                   settings.max_upload_bytes))]
+                                                                   settings.max_upload_bytes, args.only))]
             for t in threads:
                 t.start()
             for t in threads:

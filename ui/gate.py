@@ -89,8 +89,11 @@ def host_name(value: str) -> str:
 class Gate:
     """Pure ASGI middleware (so streaming and websockets pass untouched)."""
 
-    def __init__(self, app, users: Users, hosts: set[str] | None, backoff: Backoff, max_upload: int) -> None:
+    def __init__(self, app, users: Users, hosts: set[str] | None, backoff: Backoff, max_upload: int,
+                 upload_rate: int) -> None:
         self.app, self.users, self.hosts, self.backoff, self.max_upload = app, users, hosts, backoff, max_upload
+        self.upload_rate = upload_rate
+        self._upload_free_at = 0.0  # when the shared upload budget next allows a byte (monotonic)
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -107,6 +110,7 @@ class Gate:
                     return await _refuse(scope, send, 403, "Uploading is for roles that may change the knowledge base")
                 if _length(headers) > self.max_upload + 64 * 1024:  # refused before a byte is read
                     return await _refuse(scope, send, 413, f"A file may have at most {self.max_upload} bytes")
+                return await self.app(scope, self._paced(receive), send)
         return await self.app(scope, receive, send)
 
     async def _login(self, scope, receive, send) -> None:
@@ -126,6 +130,21 @@ class Gate:
             await send(message)
 
         await self.app(scope, receive, watch)
+
+    def _paced(self, receive):
+        """Upload bodies share ``upload_rate`` bytes per second: Gradio parses them on the event loop,
+        so a stream of the largest uploads would otherwise take the CPU the answers need."""
+        async def paced():
+            message = await receive()
+            size = len(message.get("body", b""))
+            if size and self.upload_rate > 0:
+                now = time.monotonic()
+                start = max(now, self._upload_free_at)
+                self._upload_free_at = start + size / self.upload_rate
+                if start > now:
+                    await asyncio.sleep(start - now)
+            return message
+        return paced
 
     def _may_upload(self, scope, headers: dict[str, str]) -> bool:
         if self.users.single_user:

@@ -74,7 +74,8 @@ def serve(service: Service, host: str, port: int, block: bool = True) -> gr.Bloc
     backoff = Backoff(settings.login_free_failures, settings.login_base_delay, settings.login_max_delay)
     single = service.users.single_user
     hosts = allowed_hosts(settings.allowed_hosts, host) if single or settings.allowed_hosts else None
-    gate = Middleware(Gate, users=service.users, hosts=hosts, backoff=backoff, max_upload=settings.max_upload_bytes)
+    gate = Middleware(Gate, users=service.users, hosts=hosts, backoff=backoff, max_upload=settings.max_upload_bytes,
+                      upload_rate=settings.upload_bytes_per_second)
     auth = None if single else Login(service.users, backoff).check
     demo.launch(app_kwargs={"middleware": [gate]}, max_file_size=settings.max_upload_bytes,
                 server_name=host, server_port=port, share=False, inbrowser=False, prevent_thread_lock=not block,
