@@ -41,6 +41,8 @@ def cmd_add(args: argparse.Namespace) -> int:
     except DocumentError as exc:
         print(f"error: {exc}; nothing was changed", file=sys.stderr)
         return 2
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     print(f"added {doc.file} as '{doc.id}'; index now holds {report.documents} documents, {report.units} units")
     for c in report.conflicts:
         print(f"warning: possible contradiction: {c['new']} permits what {c['existing']} forbids "
@@ -128,6 +130,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"error: no users are configured, so the app runs single-user and only on localhost (not {host}); "
               "add users with `python app.py user add NAME --role ROLE` to serve others", file=sys.stderr)
         return 2
+    from indexer.build import PENDING, build_index
+
+    if (settings.corpus_dir / PENDING).exists():  # an add was killed: roll it back, serve the corpus as it was
+        for warning in build_index(settings).warnings:
+            print(f"warning: {warning}", file=sys.stderr)
     service = Service(settings)  # builds the index first if there is none
     service.assistant.ask("我能以公司名义和客户签合同吗？")  # load the models now, not when the first user waits (not audited)
     port = args.port or settings.port

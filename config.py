@@ -75,6 +75,19 @@ class Settings:
     conflict_similarity: float = field(default_factory=lambda: float(_env("POLICYQA_CONFLICT_SIMILARITY", "0.89")))
     conflict_shared: int = field(default_factory=lambda: int(_env("POLICYQA_CONFLICT_SHARED", "1")))
     host: str = field(default_factory=lambda: _env("POLICYQA_HOST", "127.0.0.1"))
+    # Host header names the web app answers besides localhost, 127.0.0.1 and [::1] (DNS rebinding).
+    allowed_hosts: tuple[str, ...] = field(
+        default_factory=lambda: tuple(x.strip() for x in _env("POLICYQA_ALLOWED_HOSTS", "").split(",") if x.strip())
+    )
+    # Login back-off (ui/gate.py): after this many failures a name or client waits, doubling each time.
+    login_free_failures: int = field(default_factory=lambda: int(_env("POLICYQA_LOGIN_FREE_FAILURES", "3")))
+    login_base_delay: float = field(default_factory=lambda: float(_env("POLICYQA_LOGIN_BASE_DELAY", "1")))
+    login_max_delay: float = field(default_factory=lambda: float(_env("POLICYQA_LOGIN_MAX_DELAY", "300")))
+    # Gradio's upload route: largest file accepted, and how often / how old temporary uploads are deleted.
+    max_upload_bytes: int = field(default_factory=lambda: int(_env("POLICYQA_MAX_UPLOAD", str(20 * 1024 * 1024))))
+    # All uploads together are read at most this fast (Gradio parses them on the event loop).
+    upload_bytes_per_second: int = field(default_factory=lambda: int(_env("POLICYQA_UPLOAD_RATE", str(4 * 1024 * 1024))))
+    upload_cache_seconds: int = field(default_factory=lambda: int(_env("POLICYQA_UPLOAD_CACHE_SECONDS", "3600")))
     port: int = field(default_factory=lambda: int(_env("POLICYQA_PORT", "7860")))
 
     @property

@@ -104,14 +104,17 @@ Progress = Callable[[int, int], None]  # (passages done, passages in all)
 
 
 def build_index(settings: Settings, force: bool = False, progress: bool | Progress = False,
-                conflicts_for: str | None = None) -> BuildReport:
+                conflicts_for: str | None = None, recover: bool = True) -> BuildReport:
     """Build or refresh the index; unchanged corpora are a no-op, unchanged units are not re-embedded.
+    An add that was killed before it finished is rolled back first (``recover_pending``).
 
     ``progress`` is True for a terminal progress bar, or a function the web app uses for its own.
     ``conflicts_for``: a document just added, whose permissions are checked against other documents'
     prohibitions (reported and kept in the build's metadata)."""
+    rolled_back = recover_pending(settings.corpus_dir) if recover else []
     docs = load_manifest(settings.corpus_dir)
     units, report = read_units(settings.corpus_dir, docs)
+    report.warnings.extend(rolled_back)
     store = open_store(settings)
     if not units:
         raise DocumentError("no documents could be indexed: " + "; ".join(report.errors or ["corpus is empty"]))
@@ -228,6 +231,7 @@ def add_document(settings: Settings, source: Path, doc_id: str | None = None, ti
     """Copy a checked policy file into the corpus and rebuild. If anything fails, the corpus is put
     back as it was, so the file is either indexed or not there at all. A file of the same name as a
     document in the corpus is refused unless ``replace``; the replaced file is kept in corpus/.versions/."""
+    rolled_back = recover_pending(settings.corpus_dir)  # an earlier add that was killed
     doc, _ = check_document(settings, source, doc_id, title, replace)
     settings.corpus_dir.mkdir(parents=True, exist_ok=True)
     target = settings.corpus_dir / source.name
@@ -236,15 +240,67 @@ def add_document(settings: Settings, source: Path, doc_id: str | None = None, ti
         kept = settings.corpus_dir / ".versions" / f"{time.strftime('%Y%m%dT%H%M%S')}-{target.name}"
         kept.parent.mkdir(exist_ok=True)
         shutil.copyfile(target, kept)
+    else:
+        kept = None
     before = _document_meta(settings, doc.id)
-    with _restorable(target, manifest):
+    with _pending(settings.corpus_dir, target, kept), _restorable(target, manifest):
         shutil.copyfile(source, target)
         _write_manifest(settings.corpus_dir, [d for d in load_manifest(settings.corpus_dir) if d.file != doc.file] + [doc])
-        report = build_index(settings, progress=progress, conflicts_for=doc.id)
+        report = build_index(settings, progress=progress, conflicts_for=doc.id, recover=False)
         if any(e.startswith(source.name) for e in report.errors):
             raise DocumentError(next(e for e in report.errors if e.startswith(source.name)))
+    report.warnings[:0] = rolled_back
     report.change = _change(settings, "replace" if before else "add", doc, before, report.conflicts)
     return doc, report
+
+
+PENDING = ".pending-add.json"  # in the corpus dir while an add is under way
+
+
+@contextmanager
+def _pending(corpus_dir: Path, target: Path, kept: Path | None):
+    """Journal an add before touching the corpus, so a process killed outright (SIGKILL, power loss)
+    leaves a record the next build rolls back (``recover_pending``); removed once the add has ended,
+    committed or restored by ``_restorable``."""
+    manifest = corpus_dir / "manifest.json"
+    entry = {"file": target.name, "created": not target.exists(), "kept": str(kept) if kept else None,
+             "manifest": manifest.read_text(encoding="utf-8") if manifest.exists() else None}
+    journal = corpus_dir / PENDING
+    tmp = journal.with_suffix(".tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(entry, f, ensure_ascii=False)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, journal)
+    try:
+        yield
+    finally:
+        journal.unlink(missing_ok=True)
+
+
+def recover_pending(corpus_dir: Path) -> list[str]:
+    """Roll back an add that never finished (its process was killed): the file goes (or the replaced
+    version comes back) and the manifest is as before. Returns what was done, for the report."""
+    journal = corpus_dir / PENDING
+    if not journal.exists():
+        return []
+    try:
+        entry = json.loads(journal.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        journal.unlink(missing_ok=True)
+        return ["an interrupted add left an unreadable journal; it was removed (check corpus/manifest.json)"]
+    target = corpus_dir / Path(entry["file"]).name
+    if entry.get("created"):
+        target.unlink(missing_ok=True)
+    elif entry.get("kept") and Path(entry["kept"]).exists():
+        shutil.copyfile(entry["kept"], target)
+    manifest = corpus_dir / "manifest.json"
+    if entry.get("manifest") is None:
+        manifest.unlink(missing_ok=True)
+    else:
+        manifest.write_text(entry["manifest"], encoding="utf-8")
+    journal.unlink()
+    return [f"an interrupted add of {target.name} was rolled back; add it again if it is wanted"]
 
 
 def remove_document(settings: Settings, doc_id: str, progress: bool | Progress = False) -> BuildReport:

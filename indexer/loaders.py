@@ -10,6 +10,11 @@ from pathlib import Path
 
 SUPPORTED = (".txt", ".md", ".docx", ".pdf")
 MAX_BYTES = 20 * 1024 * 1024
+# A .docx is a zip: its members' uncompressed sizes are checked before any is inflated (zip bombs).
+MAX_UNZIPPED = 100 * 1024 * 1024
+MAX_RATIO = 100       # uncompressed / compressed, per member
+MAX_ENTRIES = 2_000
+MAX_PDF_PAGES = 2_000
 
 
 class DocumentError(ValueError):
@@ -38,9 +43,31 @@ def decode_text(data: bytes, name: str) -> str:
     return text
 
 
+def check_zip(data: bytes, name: str) -> None:
+    """Refuse a zip whose declared sizes would exhaust memory, before anything is inflated. The
+    declared sizes are what python-docx's zipfile trusts too (it stops at the declared size)."""
+    import zipfile
+
+    try:
+        members = zipfile.ZipFile(io.BytesIO(data)).infolist()
+    except (zipfile.BadZipFile, ValueError) as exc:
+        raise DocumentError(f"{name}: not a readable .docx file (not a zip archive)") from exc
+    if len(members) > MAX_ENTRIES:
+        raise DocumentError(f"{name}: the .docx holds {len(members)} parts (at most {MAX_ENTRIES})")
+    total = sum(m.file_size for m in members)
+    if total > MAX_UNZIPPED:
+        raise DocumentError(f"{name}: the .docx unpacks to {total // (1024 * 1024)} MB "
+                            f"(at most {MAX_UNZIPPED // (1024 * 1024)} MB)")
+    for m in members:
+        if m.file_size > 1024 * 1024 and m.file_size > MAX_RATIO * max(1, m.compress_size):
+            raise DocumentError(f"{name}: part {m.filename} is compressed {m.file_size // max(1, m.compress_size)}:1 "
+                                f"(a zip bomb?); at most {MAX_RATIO}:1")
+
+
 def _docx_text(data: bytes, name: str) -> str:
     import docx  # python-docx
 
+    check_zip(data, name)
     try:
         document = docx.Document(io.BytesIO(data))
     except Exception as exc:  # python-docx raises several types for a broken zip
@@ -58,9 +85,14 @@ def _pdf_text(data: bytes, name: str) -> str:
 
     try:
         reader = PdfReader(io.BytesIO(data))
-        return "\n".join(page.extract_text() or "" for page in reader.pages)
+        pages = len(reader.pages)
+        if pages <= MAX_PDF_PAGES:
+            return "\n".join(page.extract_text() or "" for page in reader.pages)
+    except DocumentError:
+        raise
     except (PdfReadError, ValueError, KeyError) as exc:
         raise DocumentError(f"{name}: not a readable .pdf file ({exc})") from exc
+    raise DocumentError(f"{name}: the .pdf has {pages} pages (at most {MAX_PDF_PAGES})")
 
 
 def read_bytes(data: bytes, name: str) -> str:

@@ -11,10 +11,13 @@ from pathlib import Path
 
 import gradio as gr
 
+from starlette.middleware import Middleware
+
 from service import Service
 from ui.audit import AuditTab
 from ui.chat import ChatTab
 from ui.common import Guard
+from ui.gate import Backoff, Gate, Login, allowed_hosts
 from ui.knowledge import KnowledgeTab
 from ui.quizzes import QuizTab
 
@@ -25,7 +28,8 @@ def build_app(service: Service) -> gr.Blocks:
     guard = Guard(service.users)
     mode = ("单用户模式：仅在本机使用，未配置用户与权限。" if service.users.single_user
             else "已启用用户与权限：各角色只能看到并使用其权限内的功能。")
-    with gr.Blocks(title="policy-qa 合规问答") as demo:
+    age = service.settings.upload_cache_seconds  # temporary uploads older than this are deleted
+    with gr.Blocks(title="policy-qa 合规问答", delete_cache=(age, age)) as demo:
         gr.Markdown(f"## 合规问答 · policy-qa\n{mode}回答只来自已收录的制度文档，每条回答都注明依据条文。")
         who = gr.Markdown(elem_id="whoami")
         open_all = service.users.single_user  # with users, content appears once the role is known
@@ -62,10 +66,19 @@ def build_app(service: Service) -> gr.Blocks:
 
 
 def serve(service: Service, host: str, port: int, block: bool = True) -> gr.Blocks:
+    """Launch with the request gate (Host allow-list, login back-off, upload rights; ui/gate.py), an
+    upload size limit and deletion of old temporary uploads."""
+    settings = service.settings
     demo = build_app(service)
     demo.queue(default_concurrency_limit=4)
-    auth = None if service.users.single_user else service.users.authenticate
-    demo.launch(server_name=host, server_port=port, share=False, inbrowser=False, prevent_thread_lock=not block,
+    backoff = Backoff(settings.login_free_failures, settings.login_base_delay, settings.login_max_delay)
+    single = service.users.single_user
+    hosts = allowed_hosts(settings.allowed_hosts, host) if single or settings.allowed_hosts else None
+    gate = Middleware(Gate, users=service.users, hosts=hosts, backoff=backoff, max_upload=settings.max_upload_bytes,
+                      upload_rate=settings.upload_bytes_per_second)
+    auth = None if single else Login(service.users, backoff).check
+    demo.launch(app_kwargs={"middleware": [gate]}, max_file_size=settings.max_upload_bytes,
+                server_name=host, server_port=port, share=False, inbrowser=False, prevent_thread_lock=not block,
                 show_error=True, quiet=True, css=CSS, footer_links=[], enable_monitoring=False, ssr_mode=False,
                 pwa=False, mcp_server=False, auth=auth, auth_message="policy-qa：请用分配给你的账号登录。")
     return demo
