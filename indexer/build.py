@@ -159,8 +159,12 @@ def build_index(settings: Settings, force: bool = False, progress: bool | Progre
         cache.close()
     if conflicts_for:
         report.conflicts = _conflicts(settings, units, passages, vectors, conflicts_for)
+    # pairs flagged by earlier adds stay flagged while both units are indexed (answers read them)
+    ids = {u.id for u in units}
+    earlier = [c for c in (current or {}).get("conflicts", []) if c["new"] in ids and c["existing"] in ids
+               and c not in report.conflicts and c["new"].split(":", 1)[0] != conflicts_for]
     meta = {
-        "conflicts": report.conflicts,
+        "conflicts": earlier + report.conflicts,
         "fingerprint": stamp,
         "parser_version": PARSER_VERSION,
         "embedders": list(settings.embedders),
