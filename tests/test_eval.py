@@ -57,7 +57,7 @@ def test_regression_gate(outcomes, sealed_outcomes, gold_rows):
     no core floor that held then is broken now, and no split gives more unsafe 可以/Yes answers than
     it did. Re-record with `python app.py eval --record`."""
     expected = json.loads(EXPECTED.read_text(encoding="utf-8"))
-    assert set(expected["splits"]) == {"dev", "sealed", "external"}
+    assert set(expected["splits"]) == {"dev", "added", "sealed", "external"}
     problems = gate.check(outcomes + sealed_outcomes, [r for _, r in gold_rows], summarize(outcomes), expected)
     assert problems == []
 
