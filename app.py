@@ -33,6 +33,7 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 def cmd_add(args: argparse.Namespace) -> int:
     from indexer.build import add_document
+    from indexer.conflicts import describe
     from indexer.loaders import DocumentError
 
     try:
@@ -45,8 +46,7 @@ def cmd_add(args: argparse.Namespace) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     print(f"added {doc.file} as '{doc.id}'; index now holds {report.documents} documents, {report.units} units")
     for c in report.conflicts:
-        print(f"warning: possible contradiction: {c['new']} permits what {c['existing']} forbids "
-              f"(similarity {c['similarity']:.2f}, shared words: {'、'.join(c['shared'])})")
+        print(f"warning: possible contradiction: {describe(c)}")
     _record_kb(report.change)
     return 0
 

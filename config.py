@@ -48,7 +48,7 @@ class Settings:
     top_k: int = field(default_factory=lambda: int(_env("POLICYQA_TOP_K", "5")))
     # One thread policy for every model and BLAS: indexing embeds batches on `threads`; answering embeds
     # one question on `query_threads`, because a second thread for one short text costs more than it
-    # saves and doubles the CPU an answer takes (measured in bench/bench_core.py; docs/stack.md).
+    # saves and doubles the CPU an answer takes (measured: docs/stack.md, "Threads").
     threads: int = field(default_factory=lambda: int(_env("POLICYQA_THREADS", "2")))
     query_threads: int = field(default_factory=lambda: int(_env("POLICYQA_QUERY_THREADS", "1")))
     keep_builds: int = 2

@@ -313,9 +313,8 @@ class AuditLog:
 
     def count(self, filters: "Filters | None" = None) -> int:
         """How many answers match, counted by the database."""
-        query = select(func.count()).select_from(answers).where(*self._conditions(filters or Filters()))
         with self.engine.connect() as conn:
-            return conn.execute(query).scalar_one()
+            return _count(conn, *self._conditions(filters or Filters()))
 
     # --- exports and statistics ------------------------------------------------------------------
     @staticmethod
@@ -378,20 +377,18 @@ class AuditLog:
                   .scalar_subquery())
         flagged = or_(thumbs < 0, _latest_status().in_(("incorrect", "follow_up")))
         with self.engine.connect() as conn:
-            total = conn.execute(select(func.count()).select_from(answers).where(*where)).scalar_one()
+            total = _count(conn, *where)
             per_day = conn.execute(select(day, func.count()).where(*where).group_by(day).order_by(day)).all()
             verdicts = conn.execute(select(a.verdict, func.count()).where(*where).group_by(a.verdict)
                                     .order_by(func.count().desc())).all()
-            n_flagged = conn.execute(select(func.count()).select_from(answers).where(*where, flagged)).scalar_one()
-            reviewed = conn.execute(select(func.count()).select_from(answers).where(
-                *where, exists().where(reviews.c.answer_id == a.id))).scalar_one()
+            n_flagged = _count(conn, *where, flagged)
+            reviewed = _count(conn, *where, exists().where(reviews.c.answer_id == a.id))
             cited = Counter()
             for (citations,) in conn.execution_options(yield_per=PAGE_SIZE).execute(select(a.citations).where(*where)):
                 cited.update(c["id"] for c in json.loads(citations))
             gap_rows = conn.execute(select(a.question).where(*where, a.verdict == "not_covered")
                                     .order_by(a.created.desc()).limit(gaps)).scalars().all()
-            n_gaps = conn.execute(select(func.count()).select_from(answers)
-                                  .where(*where, a.verdict == "not_covered")).scalar_one()
+            n_gaps = _count(conn, *where, a.verdict == "not_covered")
         return {
             "answers": total,
             "per_day": {d: n for d, n in per_day},
@@ -434,6 +431,11 @@ def stream_export(log: AuditLog, fmt: str, filters: Filters, out: Path | None = 
         for line in export_lines(log, fmt, filters):
             handle.write(line)
     return path
+
+
+def _count(conn, *where) -> int:
+    """How many answers meet every condition, counted by the database."""
+    return conn.execute(select(func.count()).select_from(answers).where(*where)).scalar_one()
 
 
 def _latest_status():

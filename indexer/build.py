@@ -200,8 +200,8 @@ def _document_meta(settings: Settings, doc_id: str) -> dict:
 
 def _change(settings: Settings, action: str, doc: Document, before: dict, conflicts: list[dict]) -> dict:
     """What a knowledge-base change did, for the audit trail (audit.log.AuditLog.record_kb_change)."""
-    after = _document_meta(settings, doc.id) if action != "remove" else {}
     meta = open_store(settings).current_meta() or {}
+    after = next((d for d in meta.get("documents", []) if d["id"] == doc.id), {}) if action != "remove" else {}
     return {"action": action, "doc_id": doc.id, "title": doc.title, "file": doc.file,
             "old_hash": before.get("version", ""), "new_hash": after.get("version", ""),
             "old_units": before.get("units", 0), "new_units": after.get("units", 0),

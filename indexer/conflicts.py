@@ -27,10 +27,6 @@ class Conflict:
     similarity: float
     shared: tuple[str, ...]  # content words of both governed actions
 
-    def describe(self) -> str:
-        return (f"{self.new} permits what {self.existing} forbids (similarity {self.similarity:.2f}, "
-                f"shared words: {'、'.join(self.shared)})")
-
 
 
 def _actions(unit: Unit, modal: re.Pattern) -> set[str]:
@@ -71,6 +67,12 @@ def find_conflicts(units: list[Unit], vectors: np.ndarray, doc_id: str, *, min_s
             if score >= min_similarity and len(shared) >= min_shared:
                 found.append(Conflict(units[a].id, units[b].id, round(float(score), 3), tuple(sorted(shared))))
     return sorted(found, key=lambda c: -c.similarity)
+
+
+def describe(conflict: dict) -> str:
+    """One flagged pair, as the build metadata keeps it, in words (what `add` prints)."""
+    return (f"{conflict['new']} permits what {conflict['existing']} forbids (similarity "
+            f"{conflict['similarity']:.2f}, shared words: {'、'.join(conflict['shared'])})")
 
 
 def as_meta(conflicts: list[Conflict]) -> list[dict]:
