@@ -1,8 +1,10 @@
 """Check a draft file: format, sentence coverage, and that every evidence span occurs verbatim in its document.
-Usage: python check.py FILE.jsonl"""
+Usage: python eval/sealed/check_drafts.py FILE.jsonl  (documents: corpus/, ../shared/external/ and its bulk/)"""
 import json, re, sys, pathlib
-DOCS_DIR = pathlib.Path(__file__).resolve().parent / "docs"
-DOCS = {p.stem: p for p in DOCS_DIR.iterdir()}
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+EXTERNAL = ROOT.parent / "shared" / "external"
+DOCS = {p.stem: p for folder in (ROOT / "corpus", EXTERNAL, EXTERNAL / "bulk") if folder.is_dir()
+        for p in folder.iterdir() if p.suffix in (".txt", ".md") and p.stem != "README"}
 KINDS = {"message", "post", "invitation", "flyer", "email"}
 TAGS = {"colloquial", "typo", "traditional", "long", "subtle", "english", "two_rules"}
 def norm(s):
