@@ -118,6 +118,36 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return status
 
 
+def cmd_screen(args: argparse.Namespace) -> int:
+    """Screen one draft: a file (.txt, .md, .docx) or, with no FILE or '-', the whole of stdin."""
+    from indexer.loaders import DocumentError, decode_text, read_document
+    from qa.screen import ScreenError
+    from service import Service
+
+    try:
+        if args.file and args.file != "-":
+            draft = read_document(Path(args.file))
+        else:
+            draft = decode_text(sys.stdin.buffer.read(), "stdin")
+    except DocumentError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        screen = Service(get_settings()).screen(draft, channel="cli")
+    except ScreenError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        text = json.dumps(screen.to_dict(), ensure_ascii=False) + "\n"
+    else:
+        text = screen.to_markdown()
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from service import Service
     from ui.web import serve
@@ -186,7 +216,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
               f"check DATABASE_URL and that the server answers", file=sys.stderr)
         return 2
     filters = Filters(args.since or "", args.until or "", args.user or "", args.verdict or "", args.doc or "",
-                      args.feedback or "", args.review or "")
+                      args.feedback or "", args.review or "", args.kind or "")
     if args.action == "kb":
         sys.stdout.write("".join(_kb_line(c) for c in log.kb_changes()))
         return 0
@@ -224,10 +254,11 @@ def _kb_line(change: dict) -> str:
 
 def _verdict(value: str) -> str:
     """A --verdict value: one of the five verdicts, or argparse's usage error (exit code 2)."""
+    from qa.screen import LABELS
     from qa.verdict import VERDICTS
 
-    if value not in VERDICTS:
-        raise argparse.ArgumentTypeError(f"unknown verdict {value!r} (one of {', '.join(VERDICTS)})")
+    if value not in VERDICTS + LABELS:
+        raise argparse.ArgumentTypeError(f"unknown verdict {value!r} (one of {', '.join(VERDICTS + LABELS)})")
     return value
 
 
@@ -341,6 +372,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true", help="one JSON object per answer")
     p.set_defaults(func=cmd_ask)
 
+    p = sub.add_parser("screen", help="check a draft (message, post, flyer) against the policies, sentence by sentence")
+    p.add_argument("file", nargs="?", help="the draft: .txt, .md or .docx; '-' or nothing reads the whole of stdin as one draft")
+    p.add_argument("--json", action="store_true",
+                   help='one JSON object: {"summary": ..., "sentences": [{"text", "label", "trigger", "citations", "advice"}]}')
+    p.add_argument("--out", help="write the report (Markdown, or JSON with --json) to this file")
+    p.set_defaults(func=cmd_screen)
+
     p = sub.add_parser("quiz", help="generate validated quiz items from the articles")
     p.add_argument("--n", type=int, default=20, help="number of items (default 20)")
     p.add_argument("--doc", action="append", help="document id (repeat for several; default all)")
@@ -360,10 +398,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--since", type=_date, help="YYYY-MM-DD")
     p.add_argument("--until", type=_date, help="YYYY-MM-DD")
     p.add_argument("--user")
-    p.add_argument("--verdict", type=_verdict, help="allowed, prohibited, required, info, not_covered")
+    p.add_argument("--verdict", type=_verdict, help="allowed, prohibited, required, info, not_covered; for screens ok, risk, breach")
     p.add_argument("--doc", help="a document id among the citations")
     p.add_argument("--feedback", choices=["up", "down", "comment", "none"])
     p.add_argument("--review", choices=["unreviewed", "correct", "incorrect", "follow_up"])
+    p.add_argument("--kind", choices=["answer", "screen"], help="answers to questions, or draft screens")
     p.add_argument("--json", action="store_true", help="stats as JSON")
     p.add_argument("--out", help="file to write (default: standard output)")
     p.set_defaults(func=cmd_audit)

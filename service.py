@@ -28,6 +28,7 @@ from qa.answer import Answer, Assistant
 from qa.chain import build_chain
 from qa.llm import LLMAnswerer, make_chat_model
 from qa.memory import Remembered
+from qa.screen import Screen, Screener
 
 CHECK_EVERY = 0.5  # seconds between looks at the index pointer (a file stat, or a Chroma server call)
 
@@ -49,6 +50,7 @@ class Service:
         model = make_chat_model(settings)
         self.llm = LLMAnswerer(model, timeout=settings.llm_timeout) if model is not None else None
         self._chains: dict = {}
+        self._screener: Screener | None = None
 
     @property
     def assistant(self) -> Assistant:
@@ -85,6 +87,20 @@ class Service:
         )
         return answer
 
+    def screen(self, draft: str, *, user: str = "local", channel: str = "ui") -> Screen:
+        """Screen a draft sentence by sentence and record it. Raises qa.screen.ScreenError for an empty
+        or over-long draft."""
+        assistant = self.assistant
+        if self._screener is None or self._screener.assistant is not assistant:
+            self._screener = Screener(assistant)
+        with self._answer:
+            screen = self._screener.screen(draft)
+        meta = assistant.index.meta
+        screen.id = self.audit.record_screen(
+            screen, user=user, channel=channel, settings={"model": asdict(self._screener.model)},
+            index_version=f"{meta.get('fingerprint', '')}/{meta.get('build_id', '')}")
+        return screen
+
     def _chain(self, assistant: Assistant):
         if self._chains.get("for") is not assistant:
             self._chains = {"for": assistant, "chain": build_chain(assistant, self.llm, self._answer)}
@@ -113,6 +129,8 @@ class Service:
             memory.forget(answer_id)
             return
         row = self.audit.answer(answer_id)
+        if row["kind"] == "screen":
+            return  # the memory holds questions; a draft's review corrects the screen, not future answers
         if status == "correct":
             units, verdict = [c["id"] for c in row["citations"]], row["verdict"]
         else:

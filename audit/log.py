@@ -59,6 +59,8 @@ answers = Table(
     Column("answerer", String(100), nullable=False),
     Column("settings", Text, nullable=False),  # JSON: retrieval settings
     Column("latency_ms", Float, nullable=False),
+    Column("kind", String(10), nullable=False, server_default="answer", index=True),  # answer, screen
+    Column("detail", Text, nullable=False, server_default="{}"),  # JSON: a screen's sentences and their findings
 )
 
 feedback = Table(
@@ -101,6 +103,7 @@ kb_changes = Table(
 )
 
 REVIEW_STATUSES = ("correct", "incorrect", "follow_up")
+KINDS = ("answer", "screen")
 MIGRATIONS = Path(__file__).with_name("migrations")
 PAGE_SIZE = 1000  # answers read per query by exports: memory stays one page whatever the trail's size
 STATS_GAPS = 200  # newest not_covered questions listed by stats (all are counted)
@@ -169,6 +172,29 @@ class AuditLog:
             conn.execute(insert(answers).values(**row))
         return answer_id
 
+    def record_screen(self, screen, *, user: str, channel: str, index_version: str, settings: dict) -> str:
+        """Store one draft screen (a qa.screen.Screen): the draft, each sentence's finding, and the
+        evidence of every flag as the broker saw it. Reviewed, exported and counted like an answer."""
+        screen_id = str(uuid.uuid4())
+        cited = {c.id: c for s in screen.sentences for c in s.citations}
+        citations = json.dumps([{"id": c.id, "doc_id": c.doc_id, "label": c.label, "score": c.score,
+                                 "text": c.text, "sha256": text_hash(c.text)} for c in cited.values()],
+                               ensure_ascii=False)
+        sentences = [{"text": s.text, "label": s.label, "trigger": s.trigger, "advice": s.advice,
+                      "probability": s.probability, "citations": [c.id for c in s.citations],
+                      "quotes": [c.quote for c in s.citations]} for s in screen.sentences]
+        summary = screen.summary()
+        report = (f"{summary['flagged']}/{summary['sentences']} flagged ({summary['breach']} breach, {summary['risk']} risk)"
+                  + "".join(f"\n[{s.label}] {s.text}" for s in screen.sentences if s.label != "ok"))
+        row = dict(id=screen_id, created=_now(), user=user, channel=channel, question=screen.draft,
+                   resolved=screen.draft, answer=report, verdict=screen.worst, citations=citations, related="[]",
+                   index_version=index_version, answerer="screen", settings=json.dumps(settings, ensure_ascii=False),
+                   latency_ms=screen.latency_ms, kind="screen",
+                   detail=json.dumps({"sentences": sentences}, ensure_ascii=False))
+        with self.engine.begin() as conn:
+            conn.execute(insert(answers).values(**row))
+        return screen_id
+
     def record_kb_change(self, change: dict, *, user: str) -> None:
         """Store one knowledge-base change (indexer.build.KbChange as a dict): who, when, which versions."""
         row = {k: change[k] for k in ("action", "doc_id", "title", "file", "old_hash", "new_hash", "old_units",
@@ -184,8 +210,15 @@ class AuditLog:
             return [_plain(r) | {"conflicts": json.loads(r["conflicts"])} for r in conn.execute(query).mappings()]
 
     def _require_answer(self, conn, answer_id: str) -> None:
-        if conn.execute(select(answers.c.id).where(answers.c.id == answer_id)).first() is None:
+        self._kind(conn, answer_id)
+
+    @staticmethod
+    def _kind(conn, answer_id: str) -> str:
+        """answer or screen (KeyError when there is no such row)."""
+        kind = conn.execute(select(answers.c.kind).where(answers.c.id == answer_id)).scalar_one_or_none()
+        if kind is None:
             raise KeyError(f"no answer with id {answer_id}")
+        return kind
 
     def add_feedback(self, answer_id: str, *, user: str, rating: int, comment: str = "") -> None:
         if rating not in (-1, 0, 1):
@@ -199,16 +232,19 @@ class AuditLog:
                    right_verdict: str = "", note: str = "") -> None:
         """A supervisor's judgement, as a new row: correct, incorrect (with the right units and
         verdict) or follow_up."""
+        from qa.screen import LABELS
         from qa.verdict import VERDICTS
 
         if status not in REVIEW_STATUSES:
             raise ValueError(f"status is one of {', '.join(REVIEW_STATUSES)}")
-        if status == "incorrect" and (not right_verdict or right_verdict not in VERDICTS):
-            raise ValueError("an incorrect answer needs the right verdict")
-        if status == "incorrect" and right_verdict != "not_covered" and not right_units:
-            raise ValueError("an incorrect answer needs the right units (or the verdict not_covered)")
         with self.engine.begin() as conn:
-            self._require_answer(conn, answer_id)
+            kind = self._kind(conn, answer_id)
+            allowed = LABELS if kind == "screen" else VERDICTS  # a screen is corrected to ok, risk or breach
+            if status == "incorrect" and (not right_verdict or right_verdict not in allowed):
+                raise ValueError(f"an incorrect {kind} needs the right verdict ({', '.join(allowed)})")
+            if status == "incorrect" and right_verdict not in ("not_covered", "ok") and not right_units:
+                raise ValueError(f"an incorrect {kind} needs the right units (or the verdict "
+                                 f"{'ok' if kind == 'screen' else 'not_covered'})")
             conn.execute(insert(reviews).values(
                 answer_id=answer_id, created=_now(), reviewer=reviewer, status=status,
                 right_units=json.dumps(right_units or [], ensure_ascii=False), right_verdict=right_verdict,
@@ -242,6 +278,8 @@ class AuditLog:
             conditions.append(a.user == f.user)
         if f.verdict:
             conditions.append(a.verdict == f.verdict)
+        if f.kind:
+            conditions.append(a.kind == f.kind)
         if f.doc:  # citations are JSON written by record(): '"doc_id": "p1"'
             needle = json.dumps({"doc_id": f.doc}, ensure_ascii=False)[1:-1]
             escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -360,6 +398,9 @@ class AuditLog:
             if not review or review["status"] != "incorrect":
                 continue
             units = review["right_units"]
+            if r.get("kind") == "screen":
+                yield self._draft_gold(r, review)
+                continue
             yield {
                 "id": f"audit-{r['id'][:8]}", "question": r["question"], "lang": language_of(r["question"]),
                 "gold": units, "verdict": review["right_verdict"], "doc": units[0].split(":")[0] if units else None,
@@ -367,6 +408,21 @@ class AuditLog:
                 "why": f"{review['note'] or 'corrected'} (review by {review['reviewer']}, {review['created'][:10]}; "
                        f"the assistant had answered {r['verdict']} citing {[c['id'] for c in r['citations']]})",
             }
+
+    @staticmethod
+    def _draft_gold(r: dict, review: dict) -> dict:
+        """A corrected screen as a gold draft (eval/README.md, drafts): the draft, the right worst
+        label and the articles it breaches, for the draft as a whole."""
+        from qa.intent import language_of
+
+        units = review["right_units"]
+        return {
+            "id": f"audit-{r['id'][:8]}", "draft": r["question"], "lang": language_of(r["question"]),
+            "verdict": review["right_verdict"], "gold": units, "clean": review["right_verdict"] == "ok",
+            "split": "dev", "tags": ["supervisor_correction"],
+            "why": f"{review['note'] or 'corrected'} (review by {review['reviewer']}, {review['created'][:10]}; "
+                   f"the screen had said {r['verdict']} citing {[c['id'] for c in r['citations']]})",
+        }
 
     def stats(self, filters: "Filters | None" = None, *, gaps: int = STATS_GAPS) -> dict:
         """Statistics over every matching answer, aggregated by the database (filters applied first)."""
@@ -411,6 +467,7 @@ class Filters:
     doc: str = ""
     feedback: str = ""
     review: str = ""
+    kind: str = ""  # answer or screen
 
 
 def export_lines(log: AuditLog, fmt: str, filters: Filters) -> Iterator[str]:
@@ -469,4 +526,5 @@ def _plain(row) -> dict:
 def _decode(row: dict) -> dict:
     row["citations"], row["related"] = json.loads(row["citations"]), json.loads(row["related"])
     row["settings"] = json.loads(row["settings"])
+    row["detail"] = json.loads(row.get("detail") or "{}")
     return row

@@ -70,6 +70,7 @@ class Retrieval:
     raw: dict[str, float]  # best raw score per signal: what the coverage check reads
     covered: bool | None = None  # the coverage check's decision, once made (Assistant.covered)
     coverage: float = 0.0  # its probability that the policies cover the question
+    scores: dict[str, dict[str, float]] = field(default_factory=dict)  # raw score per signal, by unit id
 
 
 SCAFFOLD = re.compile(
@@ -127,15 +128,28 @@ class Retriever:
             extra += [w for w in translate(question, self.bridge, skip=covered) if w not in extra]
         return question + (" " + " ".join(extra) if extra else "")
 
-    def signals(self, question: str) -> dict[str, dict[str, float]]:
-        """Raw scores per signal for its top candidates, by unit id."""
+    def dense_text(self, question: str, text: str | None = None) -> str:
+        """What the dense models embed for a question: its focus plus its policy-word expansions
+        (``text``: its query_text, when computed already)."""
+        text = text or self.query_text(question)
+        return focus(question) + text[len(question):]
+
+    def embed(self, questions: list[str]) -> dict[str, np.ndarray]:
+        """Query vectors for several questions at once, per embedder (one model call each, not one per question)."""
+        coefficients = self.weights.coefficients()
+        texts = [self.dense_text(q) for q in questions]
+        return {name: embedder.embed_queries(texts) for name, embedder in self.embedders.items()
+                if coefficients.get(name, 0) > 0}
+
+    def signals(self, question: str, vectors: dict[str, np.ndarray] | None = None) -> dict[str, dict[str, float]]:
+        """Raw scores per signal for its top candidates, by unit id. ``vectors``: the question's
+        query vectors, when already embedded (Retriever.embed)."""
         coefficients = self.weights.coefficients()
         text = self.query_text(question)
         out: dict[str, dict[str, float]] = {}
-        dense_text = focus(question) + text[len(question):]
         for name, embedder in self.embedders.items():
             if coefficients.get(name, 0) > 0:
-                vector = embedder.embed_queries([dense_text])[0]
+                vector = vectors[name] if vectors else embedder.embed_queries([self.dense_text(question, text)])[0]
                 out[name] = self.index.dense_search(name, vector, self.weights.candidates)
         for name, (bm25, tokenize) in self._lexical.items():
             if coefficients[name] > 0:
@@ -144,11 +158,13 @@ class Retriever:
                 out[name] = {self.index.units[i].id: float(scores[i]) for i in top if scores[i] > 0}
         return out
 
-    def retrieve(self, question: str, k: int = 5, intent: Intent | None = None) -> Retrieval:
-        """``intent`` overrides the one read from the question (a follow-up takes it from the conversation)."""
+    def retrieve(self, question: str, k: int = 5, intent: Intent | None = None,
+                 vectors: dict[str, np.ndarray] | None = None) -> Retrieval:
+        """``intent`` overrides the one read from the question (a follow-up takes it from the conversation);
+        ``vectors`` are its query vectors when embedded already."""
         intent = intent or classify(question)
         coefficients = self.weights.coefficients()
-        raw = self.signals(question)
+        raw = self.signals(question, vectors)
         candidates = {uid for scores in raw.values() for uid in scores}
         fused = {uid: 0.0 for uid in candidates}
         parts: dict[str, dict[str, float]] = {uid: {} for uid in candidates}
@@ -170,7 +186,7 @@ class Retriever:
         ranked = sorted(fused.items(), key=lambda kv: (-kv[1], self.index.position[kv[0]]))[:k]
         hits = [Hit(self.index.by_id[uid], score, parts[uid]) for uid, score in ranked]
         best = {name: max(scores.values()) if scores else 0.0 for name, scores in raw.items()}
-        return Retrieval(question, intent, hits, best)
+        return Retrieval(question, intent, hits, best, scores=raw)
 
     @staticmethod
     def structure(intent: Intent, unit: Unit, asks_role: bool) -> dict[str, float]:

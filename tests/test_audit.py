@@ -31,7 +31,7 @@ def record(log: AuditLog, answer, user: str = "alice", channel: str = "ui") -> s
 def test_schema_comes_from_the_alembic_migration(audit_url):
     log = AuditLog(audit_url)
     with log.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0002"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0003"
     AuditLog(audit_url)  # opening again is a no-op upgrade
 
 
