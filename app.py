@@ -174,7 +174,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_quiz(args: argparse.Namespace) -> int:
-    from quiz.formats import export
+    from quiz.formats import ExportError, export
     from quiz.generate import QuizError
     from service import Service
 
@@ -191,7 +191,11 @@ def cmd_quiz(args: argparse.Namespace) -> int:
     meta = {"n": len(quiz.items), "seed": args.seed, "types": list(types), "docs": args.doc or [], "lang": args.lang,
             "dropped_by_validation": dict(quiz.dropped), "duplicates_dropped": quiz.duplicates,
             "rephrasings_refused": quiz.rephrase_refused}
-    text, notes = export(quiz.items, args.format, meta)
+    try:
+        text, notes = export(quiz.items, args.format, meta)
+    except ExportError as exc:  # e.g. multiple-answer items asked for in Aiken: no file is written
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     if args.out:
         Path(args.out).write_text(text, encoding="utf-8-sig" if args.format == "csv" else "utf-8")
     else:

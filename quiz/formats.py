@@ -25,7 +25,8 @@ def answer_of(item: Item):
 
 
 def letters_of(item: Item) -> list[str]:
-    return [LETTERS[item.options.index(a)] for a in item.answer] if item.options else []
+    """The key's letters in alphabetical order ("BCE", never "EBC"), whatever order the key lists."""
+    return sorted(LETTERS[item.options.index(a)] for a in item.answer) if item.options else []
 
 
 def to_json(items: list[Item], meta: dict) -> str:
@@ -84,9 +85,18 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+class ExportError(ValueError):
+    """The items cannot be written in the format asked for (the CLI exits 2, the UI shows the message)."""
+
+
 def to_aiken(items: list[Item]) -> tuple[str, int]:
-    """Aiken holds single-answer multiple choice only: true/false become two options; multiple
-    choice and cloze items are left out (the count is returned)."""
+    """Aiken holds single-answer multiple choice only: true/false become two options; cloze items
+    are left out (the count is returned). Multiple-answer items are refused, not dropped: Aiken has no
+    form for them, and a quiz silently missing its multi items (or an empty file) is worse than an error."""
+    multi = sum(1 for item in items if item.type == "multi")
+    if multi:
+        raise ExportError(f"Aiken has no multiple-answer form: {multi} of the {len(items)} items are multiple-answer; "
+                          "leave them out (--type tf,choice) or choose another format (gift, json, csv, md)")
     blocks, skipped = [], 0
     for item in items:
         if item.type not in ("tf", "choice"):
@@ -96,6 +106,9 @@ def to_aiken(items: list[Item]) -> tuple[str, int]:
         lines += [f"{LETTERS[i]}. {_one_line(o)}" for i, o in enumerate(item.options)]
         lines.append(f"ANSWER: {letters_of(item)[0]}")
         blocks.append("\n".join(lines))
+    if not blocks:
+        raise ExportError("Aiken holds single-answer questions only and none of these items is one (cloze items "
+                          "have no Aiken form); choose --type tf,choice or another format")
     return "\n\n".join(blocks) + "\n", skipped
 
 
@@ -125,7 +138,7 @@ def export(items: list[Item], fmt: str, meta: dict) -> tuple[str, list[str]]:
         return to_gift(items), []
     if fmt == "aiken":
         text, skipped = to_aiken(items)
-        return text, [f"{skipped} multiple-answer or cloze items left out: Aiken holds single-answer questions only"] if skipped else []
+        return text, [f"{skipped} cloze items left out: Aiken holds single-answer questions only"] if skipped else []
     if fmt == "md":
         return to_markdown(items), []
     raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")

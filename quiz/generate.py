@@ -1,14 +1,19 @@
 """Quiz items built from the indexed units, correct by construction and checked before they are emitted.
 
-Every item rests on the text of its source unit(s):
-- tf      a rule clause as written (正确), or with its modality flipped (不得 ↔ 可以, 必须 → 无需) or its
-          number changed (错误); for a role's duties, a duty of that role or of another role;
+Every item rests on a ruling clause of its source unit(s) — a clause with a modality, a number or a
+condition, from a unit that rules (not the essay, not a descriptive passage; see quiz/rubric.py and
+quiz/README.md):
+- tf      a rule clause as written (正确), or with one modal word flipped (不得 ↔ 可以, 必须 → 无需, 有权 →
+          无权) where a condition or number governs it, or with its number changed (错误); for a role's
+          duties, a duty of that role or of another role of the same document;
 - choice  "which is permitted / forbidden" (right option from a 可以 / 不得 clause, distractors from the
-          other kind), "which is a duty of X", or "how many" with numeric distractors;
-- multi   several forbidden (or permitted) actions from different articles among the other kind;
+          other kind, same document and same actor), "which is a duty of X", or "how many" with numeric
+          distractors;
+- multi   several forbidden (or permitted) actions from different articles among the other kind, all
+          from one document and about one actor;
 - cloze   a number or a key term blanked.
-Then ``validate`` re-checks each item against the corpus text; failures are dropped and counted.
-No language model is needed.
+The explanation quotes the ruling clause(s), not the whole unit. Then ``validate`` re-checks each item
+against the corpus text; failures are dropped and counted. No language model is needed.
 """
 from __future__ import annotations
 
@@ -25,9 +30,10 @@ from qa.language import EXPLICIT_DUTY as MUST
 from qa.language import EXPLICIT_PROHIBITION as FORBID
 from qa.language import PERMISSION_WORD as PERMIT
 from qa.verdict import topic
+from quiz.rubric import MAX_EXPLANATION, Corpus, condition, governed, rule_clause
 
 TYPES = ("tf", "choice", "multi", "cloze")
-FLIP = [(FORBID, "可以"), (PERMIT, "不得"), (MUST, "无需")]
+FLIP = [(FORBID, "可以"), (PERMIT, "不得"), (MUST, "无需"), (re.compile("有权"), "无权")]
 NUMBER = re.compile(r"(\d+)(年|天|日|次|个|小时|分钟|㎡|%|人|元|家|名|周|月)")
 PUNCT = re.compile(r"[\s,，。；;：:、!！?？“”\"'（）()《》]")
 # Whose conduct a clause governs: a rule about people, not an essay's "可以使应收账款长期拖延".
@@ -66,6 +72,7 @@ class Item:
     lang: str = "zh"
     kind: str = ""  # how it was built: faithful, flipped, number, duty, permitted, forbidden, quantity, term
     id: str = ""
+    ruling: list[str] = field(default_factory=list)  # the ruling clause of each source, verbatim
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -81,22 +88,42 @@ class QuizError(ValueError):
     """The quiz cannot be made as asked (unknown document, bad count, too few items)."""
 
 
-def clauses(units: list[Unit]) -> list[Clause]:
+def clauses(units: list[Unit], corpus: Corpus | None = None) -> list[Clause]:
+    """The clauses an item may rest on: rules (a modality, a number or a condition) from units that
+    rule, not from the essay or a descriptive passage (quiz/README.md, the rubric)."""
+    corpus = corpus or Corpus(units)
     out = []
     for u in units:
-        if u.stub or u.kind in ("intro",):
+        if not corpus.source(u):
             continue
         for c in CLAUSE.findall(without_marker(u.text)):
             c = c.strip(" ,，")
-            if 8 <= len(c) <= 120:
+            if 8 <= len(c) <= 120 and rule_clause(c):
                 out.append(Clause(c, u))
     return out
+
+
+def flip(clause: str) -> str | None:
+    """The clause with one modal word turned into its opposite, only where a condition or a number
+    governs that word (未经公司允许,不得… → 未经公司允许,可以…; 投诉超过2次的,广场有权… → 无权…):
+    the opposite of an unconditional rule (严禁高音扰民 → 可以高音扰民) is a statement nobody believes."""
+    for pat, new in FLIP:
+        for m in pat.finditer(clause):
+            if governed(clause, m.start()):
+                return clause[:m.start()] + new + clause[m.end():]
+    return None
+
+
+def actor(clause: str, modality: re.Pattern[str]) -> str:
+    """Whose conduct the clause governs (营销人员, 活动方人员): options of one item share it."""
+    m = modality.search(clause)
+    return re.sub(r"在.*$", "", re.split(r"[,，]", clause[:m.start()])[-1]).strip() if m else ""
 
 
 def action(clause: str, modality: re.Pattern[str]) -> str | None:
     """What the clause permits or forbids: 营销人员不得以公司…签订合同 → 以公司…签订合同."""
     m = modality.search(clause)
-    if not m or len(modality.findall(clause)) > 1 or "未经" in clause[:m.start()]:
+    if not m or len(modality.findall(clause)) > 1 or "未经" in clause[:m.start()] or condition(clause[:m.start()]):
         return None
     subject = re.sub(r"在.*$", "", re.split(r"[,，]", clause[:m.start()])[-1]).strip()
     if not ACTOR.search(subject) or "的" in subject:  # "…规定的营销人员可以…" is no plain rule
@@ -109,9 +136,11 @@ def action(clause: str, modality: re.Pattern[str]) -> str | None:
     return rest if 6 <= len(rest) <= 60 else None
 
 
-def _explain(sources: list[Source], lang: str) -> str:
-    refs = "；".join(f"《{s.doc_title}》{s.label}：{s.text}" for s in sources)
-    return f"依据{refs}" if lang == "zh" else f"Source: {refs}"
+def _explain(sources: list[Source], ruling: list[str], lang: str) -> str:
+    """The ruling clause(s) verbatim with where they stand, not the whole unit: all sources of an
+    item are in one document, so its title is named once."""
+    refs = "；".join(f"{s.label}：{r}" for s, r in zip(sources, ruling))
+    return f"依据《{sources[0].doc_title}》{refs}" if lang == "zh" else f"Source: 《{sources[0].doc_title}》{refs}"
 
 
 def _numbers_near(n: int, rng: random.Random, k: int, unit: str = "") -> list[int]:
@@ -129,18 +158,20 @@ class Generator:
             raise QuizError("lang must be zh or en")
         self.units = units
         self.lang = lang
-        self.clauses = clauses(units)
+        self.corpus = Corpus(units)
+        self.clauses = clauses(units, self.corpus)
         self.doc_norm = {d: norm("".join(u.text for u in units if u.doc_id == d)) for d in {u.doc_id for u in units}}
         self.frequency = Counter(t for u in units for t in set(tokens(u.text)))
         roles: dict[str, list[Unit]] = {}
         for u in units:
-            if u.doc_id and topic(u) and re.search(r"职责|权力", " ".join(u.path)) and not u.stub:
+            if u.doc_id and topic(u) and re.search(r"职责|权力", " ".join(u.path)) and self.corpus.source(u):
                 roles.setdefault(topic(u), []).append(u)
         self.roles = {r: us for r, us in roles.items() if len(us) >= 2}
         self.by_id = {u.id: u for u in units}
         # (action, clause) pairs: what rules about people permit, and what they forbid
         self.permitted = [(a, c) for c in self.clauses if (a := action(c.text, PERMIT))]
         self.forbidden = [(a, c) for c in self.clauses if (a := action(c.text, FORBID))]
+        self.role_doc = {r: us[0].doc_id for r, us in self.roles.items()}
         self.said = {"permitted": [norm(c.text) for c in self.clauses if PERMIT.search(c.text)],
                      "forbidden": [norm(c.text) for c in self.clauses if FORBID.search(c.text)]}
 
@@ -158,47 +189,72 @@ class Generator:
     def candidates(self, kind: str, rng: random.Random) -> list[Item]:
         return getattr(self, f"_{kind}")(rng)
 
+    def _duty(self, u: Unit) -> str:
+        return without_marker(u.text).rstrip("；;。")
+
+    def _other_roles(self, role: str) -> list[Unit]:
+        """Duties of the other roles of the same document: a distractor never comes from elsewhere."""
+        return [u for r, us in self.roles.items() if r != role and self.role_doc[r] == self.role_doc[role] for u in us]
+
     def _tf(self, rng: random.Random) -> list[Item]:
         yes, no = self._tf_options()
         items = []
         for c in self.clauses:
             src = Source.of(c.unit)
-            flipped = next((pat.sub(new, c.text) for pat, new in FLIP if pat.search(c.text)), None)
-            if flipped:
-                items.append(Item("tf", self._statement(c.text), [yes, no], [yes], "", src, kind="faithful"))
-                items.append(Item("tf", self._statement(flipped), [yes, no], [no], "", src, kind="flipped"))
+            flipped = flip(c.text)
+            if flipped:  # the rule as written and its plausible opposite, both resting on a condition or number
+                items.append(Item("tf", self._statement(c.text), [yes, no], [yes], "", src, kind="faithful",
+                                  ruling=[c.text]))
+                items.append(Item("tf", self._statement(flipped), [yes, no], [no], "", src, kind="flipped",
+                                  ruling=[c.text]))
             m = NUMBER.search(c.text)
             if m:
                 other = _numbers_near(int(m.group(1)), rng, 1, m.group(2))[0]
                 changed = c.text[:m.start()] + f"{other}{m.group(2)}" + c.text[m.end():]
-                items.append(Item("tf", self._statement(changed), [yes, no], [no], "", src, kind="number"))
+                items.append(Item("tf", self._statement(changed), [yes, no], [no], "", src, kind="number",
+                                  ruling=[c.text]))
         for role, units in self.roles.items():
-            others = [u for r, us in self.roles.items() if r != role for u in us]
+            others = self._other_roles(role)
+            if not others:
+                continue
             for u in units:
-                duty = without_marker(u.text).rstrip("；;。")
+                duty = self._duty(u)
                 stem = self._t(f"判断正误：{role}包括“{duty}”。", f"True or false? “{role}” includes: “{duty}”")
-                items.append(Item("tf", stem, [yes, no], [yes], "", Source.of(u), kind="duty"))
-                wrong = without_marker(rng.choice(others).text).rstrip("；;。")
-                stem = self._t(f"判断正误：{role}包括“{wrong}”。", f"True or false? “{role}” includes: “{wrong}”")
-                items.append(Item("tf", stem, [yes, no], [no], "", Source.of(u), kind="duty"))
+                items.append(Item("tf", stem, [yes, no], [yes], "", Source.of(u), kind="duty", ruling=[duty]))
+                wrong = rng.choice(others)
+                stem = self._t(f"判断正误：{role}包括“{self._duty(wrong)}”。",
+                               f"True or false? “{role}” includes: “{self._duty(wrong)}”")
+                # the ruling clause is where the quoted duty stands: another role's list
+                items.append(Item("tf", stem, [yes, no], [no], "", Source.of(u), [Source.of(wrong)], kind="duty",
+                                  ruling=[self._duty(wrong)]))
         return items
+
+    def _pools(self, right: list, pool: list) -> list[tuple[list, list]]:
+        """(right, pool) per document and actor: the options of one item all come from one document
+        and govern the same people (no mall smoking rule beside a broker's privacy rule)."""
+        groups: dict[tuple[str, str], tuple[list, list]] = {}
+        for kind, pairs in ((0, right), (1, pool)):
+            for a, c in pairs:
+                key = (c.unit.doc_id, actor(c.text, FORBID if pairs is self.forbidden else PERMIT))
+                groups.setdefault(key, ([], []))[kind].append((a, c))
+        return [groups[k] for k in sorted(groups)]
 
     def _choice(self, rng: random.Random) -> list[Item]:
         items = []
-        permitted, forbidden = self.permitted, self.forbidden
-        for right, pool, kind, stem in (
-            (permitted, forbidden, "permitted", self._t("根据制度规定，以下哪项做法是允许的？",
-                                                       "Under the policies, which of these is permitted?")),
-            (forbidden, permitted, "forbidden", self._t("根据制度规定，以下哪项做法是禁止的？",
-                                                       "Under the policies, which of these is forbidden?")),
+        for right_all, pool_all, kind, stem in (
+            (self.permitted, self.forbidden, "permitted", self._t("根据制度规定，以下哪项做法是允许的？",
+                                                                 "Under the policies, which of these is permitted?")),
+            (self.forbidden, self.permitted, "forbidden", self._t("根据制度规定，以下哪项做法是禁止的？",
+                                                                 "Under the policies, which of these is forbidden?")),
         ):
-            if len(pool) < 3:
-                continue
-            for a, c in right:
-                wrong = [w for w, _ in rng.sample(pool, 3)]
-                options = [a] + wrong
-                rng.shuffle(options)
-                items.append(Item("choice", stem, options, [a], "", Source.of(c.unit), kind=kind))
+            for right, pool in self._pools(right_all, pool_all):
+                if len(pool) < 3:
+                    continue
+                for a, c in right:
+                    wrong = [w for w, _ in rng.sample(pool, 3)]
+                    options = [a] + wrong
+                    rng.shuffle(options)
+                    items.append(Item("choice", stem, options, [a], "", Source.of(c.unit), kind=kind, ruling=[c.text]))
         for c in self.clauses:
             m = NUMBER.search(c.text)
             if not m:
@@ -208,38 +264,45 @@ class Generator:
             options = [f"{x}{unit_word}" for x in [n] + _numbers_near(n, rng, 3, unit_word)]
             rng.shuffle(options)
             stem = self._t(f"根据规定，“{blanked}”中括号处应为？", f"Under the policy, what goes in the brackets: “{blanked}”?")
-            items.append(Item("choice", stem, options, [f"{n}{unit_word}"], "", Source.of(c.unit), kind="quantity"))
+            items.append(Item("choice", stem, options, [f"{n}{unit_word}"], "", Source.of(c.unit), kind="quantity",
+                              ruling=[c.text]))
         for role, units in self.roles.items():
-            others = [u for r, us in self.roles.items() if r != role for u in us]
+            others = self._other_roles(role)
+            if len(others) < 3:
+                continue
             for u in units:
-                right = without_marker(u.text).rstrip("；;。")
-                wrong = [without_marker(o.text).rstrip("；;。") for o in rng.sample(others, 3)]
+                right = self._duty(u)
+                wrong = [self._duty(o) for o in rng.sample(others, 3)]
                 options = [right] + wrong
                 rng.shuffle(options)
                 stem = self._t(f"以下哪项属于{role}？", f"Which of these belongs to “{role}”?")
-                items.append(Item("choice", stem, options, [right], "", Source.of(u), kind="duty"))
+                items.append(Item("choice", stem, options, [right], "", Source.of(u), kind="duty", ruling=[right]))
         return items
 
     def _multi(self, rng: random.Random) -> list[Item]:
         items = []
-        permitted, forbidden = self.permitted, self.forbidden
-        for right, pool, kind, stem in (
-            (forbidden, permitted, "forbidden", self._t("根据制度规定，以下哪些做法是禁止的？（多选）",
-                                                       "Under the policies, which of these are forbidden? (choose all)")),
-            (permitted, forbidden, "permitted", self._t("根据制度规定，以下哪些做法是允许的？（多选）",
-                                                       "Under the policies, which of these are permitted? (choose all)")),
+        for right_all, pool_all, kind, stem in (
+            (self.forbidden, self.permitted, "forbidden", self._t("根据制度规定，以下哪些做法是禁止的？（多选）",
+                                                                 "Under the policies, which of these are forbidden? (choose all)")),
+            (self.permitted, self.forbidden, "permitted", self._t("根据制度规定，以下哪些做法是允许的？（多选）",
+                                                                 "Under the policies, which of these are permitted? (choose all)")),
         ):
-            if len(right) < 3 or len(pool) < 2:
-                continue
-            for i in range(len(right)):
-                keys = rng.sample(right, rng.choice((2, 3)))
-                if len({c.unit.id for _, c in keys}) < len(keys):
+            for right, pool in self._pools(right_all, pool_all):
+                if len(right) < 3 or len(pool) < 2:
                     continue
-                wrong = [w for w, _ in rng.sample(pool, 5 - len(keys))]
-                options = [a for a, _ in keys] + wrong
-                rng.shuffle(options)
-                srcs = [Source.of(c.unit) for _, c in keys]
-                items.append(Item("multi", stem, options, [a for a, _ in keys], "", srcs[0], srcs, kind=kind))
+                for _ in range(len(right)):
+                    keys = rng.sample(right, rng.choice((2, 3)))
+                    if len({c.unit.id for _, c in keys}) < len(keys):
+                        continue
+                    wrong = [w for w, _ in rng.sample(pool, min(len(pool), 5 - len(keys)))]
+                    options = [a for a, _ in keys] + wrong
+                    rng.shuffle(options)
+                    srcs = [Source.of(c.unit) for _, c in keys]
+                    ruling = [c.text for _, c in keys]
+                    if len(_explain(srcs, ruling, self.lang)) > MAX_EXPLANATION:
+                        continue  # the explanation would not be short: take fewer or shorter keys
+                    answer = [o for o in options if o in {a for a, _ in keys}]  # in the options' order
+                    items.append(Item("multi", stem, options, answer, "", srcs[0], srcs, kind=kind, ruling=ruling))
         return items
 
     def _cloze(self, rng: random.Random) -> list[Item]:
@@ -249,14 +312,14 @@ class Generator:
             if m:
                 stem = c.text[:m.start()] + "____" + m.group(2) + c.text[m.end():]
                 items.append(Item("cloze", self._t(f"填空：{stem}", f"Fill in the blank: “{stem}”"), [], [m.group(1)], "",
-                                  Source.of(c.unit), kind="number"))
+                                  Source.of(c.unit), kind="number", ruling=[c.text]))
             words = [t for t in tokens(c.text) if 2 <= len(t) <= 4 and t not in STOP and c.text.count(t) == 1
                      and not FORBID.search(t) and not PERMIT.search(t) and not t.isdigit()]
             if words and (FORBID.search(c.text) or PERMIT.search(c.text) or MUST.search(c.text)):
                 term = max(words, key=lambda t: (-self.frequency.get(t, 0), len(t), t))
                 stem = c.text.replace(term, "____", 1)
                 items.append(Item("cloze", self._t(f"填空：{stem}", f"Fill in the blank: “{stem}”"), [], [term], "",
-                                  Source.of(c.unit), kind="term"))
+                                  Source.of(c.unit), kind="term", ruling=[c.text]))
         return items
 
     # --- validation ------------------------------------------------------------------------------
@@ -350,7 +413,7 @@ def make_quiz(units: list[Unit], n: int, types: tuple[str, ...] = TYPES, seed: i
                 duplicates += 1
                 continue
             seen.add(key)
-            item.explanation = _explain(item.sources or [item.source], lang)
+            item.explanation = _explain(item.sources or [item.source], item.ruling, lang)
             item.lang = lang
             item.id = item_id(item)
             pools.setdefault((kind, item.source.doc_id), []).append(item)
