@@ -148,8 +148,9 @@ def failed_floors(m: dict) -> list[str]:
     return [f"{k} {m[k]} < {v}" for k, v in FLOORS.items() if m.get(k) is not None and m[k] < v]
 
 
-def run(splits: tuple[str, ...] | None = None, assistants: dict | None = None) -> list[DraftOutcome]:
-    """Screen every draft of the chosen splits (all by default), each against its corpus's index."""
+def run(splits: tuple[str, ...] | None = None, assistants: dict | None = None, model=None) -> list[DraftOutcome]:
+    """Screen every draft of the chosen splits (all by default), each against its corpus's index
+    (with ``model``, a qa.screen.ScreenModel other than the shipped one: eval/fit_screen.py's cross-fit)."""
     from eval.runner import open_assistants
     from qa.screen import Screener
 
@@ -159,7 +160,7 @@ def run(splits: tuple[str, ...] | None = None, assistants: dict | None = None) -
     outs = []
     for s in chosen:
         assistant = assistants[s.corpus]
-        screener = Screener(assistant)
+        screener = Screener(assistant, model)
         for row in load(s.path):
             outs.append(score(row, s.split, screener.screen(row["draft"]), assistant.index))
     return outs

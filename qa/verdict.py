@@ -5,6 +5,7 @@ condition the article itself sets, e.g. 未经公司允许，不得… → 不�
 """
 from __future__ import annotations
 
+import functools
 import re
 
 from indexer.parse import Unit, without_marker
@@ -16,6 +17,12 @@ from qa.language import CLAUSE, DUTY, ONLY_AFTER, PERMISSION, PROHIBITION, STATE
 VERDICTS = ("allowed", "prohibited", "required", "info", "not_covered")
 
 
+@functools.lru_cache(maxsize=65536)
+def _token_set(clause: str) -> frozenset[str]:
+    """A clause's tokens; clauses are the indexed units' own, so the same few thousand recur every question."""
+    return frozenset(tokens(clause))
+
+
 def key_clause(text: str, question: str, pattern: re.Pattern[str] | None = None) -> str:
     """The clause of the unit that best matches the question (and the wanted modality), verbatim."""
     body = without_marker(text)
@@ -25,7 +32,7 @@ def key_clause(text: str, question: str, pattern: re.Pattern[str] | None = None)
     wanted = set(tokens(question))
 
     def score(clause: str) -> float:
-        overlap = len(wanted & set(tokens(clause)))
+        overlap = len(wanted & _token_set(clause))
         return overlap + (1.5 if pattern and pattern.search(clause) else 0.0)
 
     return max(clauses, key=score)
