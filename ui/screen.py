@@ -83,19 +83,20 @@ class ScreenTab:
 
     # --- events ----------------------------------------------------------------------------------
     def load(self, file, request: gr.Request):
-        """An uploaded draft file's text into the box, to be read over and checked."""
+        """An uploaded draft file's text into the box, to be read over and checked; the upload box is
+        emptied for the next file."""
         self.guard(request, "ask")
         if file is None:
-            return gr.update(), ""
+            return gr.update(), "", None
         path = Path(file)
         name = path.name
         if path.suffix.lower() not in FILE_TYPES:
-            return gr.update(), self.error(f"无法读取 {name}：只支持 {' '.join(FILE_TYPES)} 文件。")
+            return gr.update(), self.error(f"无法读取 {name}：只支持 {' '.join(FILE_TYPES)} 文件。"), None
         try:
             text = read_document(path)
         except DocumentError as exc:
-            return gr.update(), self.error(f"无法读取文件：{exc}")
-        return text, f'<div class="pq-note">已读取 {esc(name)}（{len(text)} 字），请核对后点击“检查”。</div>'
+            return gr.update(), self.error(f"无法读取文件：{exc}"), None
+        return text, f'<div class="pq-note">已读取 {esc(name)}（{len(text)} 字），请核对后点击“检查”。</div>', None
 
     def check(self, draft: str, request: gr.Request):
         """Screen the draft; the result, and the Markdown and JSON exports as downloads."""
@@ -135,6 +136,6 @@ class ScreenTab:
             md = gr.DownloadButton("导出 Markdown", visible=False, elem_id="screen-md")
             js = gr.DownloadButton("导出 JSON", visible=False, elem_id="screen-json")
         result = gr.HTML(elem_id="screen-result")
-        file.upload(self.load, [file], [draft, result], api_visibility="private")
+        file.upload(self.load, [file], [draft, result, file], api_visibility="private")
         go.click(self.check, [draft], [result, md, js], api_visibility="private")
         gr.api(self.api_screen, api_name="screen")
