@@ -172,3 +172,18 @@ def test_a_supervisor_opens_the_screen_in_audit_and_reviews_it(browser, server):
     table.get_by_role("row").filter(has_text="保证年化收益").filter(has_text="正确").first.wait_for(timeout=20000)
     shot(page, "4-supervisor-review")
     assert page.outside == []
+
+
+def test_the_screen_api_answers_a_broker_and_records_the_screen(server):
+    from gradio_client import Client
+
+    from audit.log import AuditLog
+
+    client = Client(server["url"], auth=(BROKER, PASSWORD), verbose=False)
+    result = client.predict(DRAFT, api_name="/screen")
+    assert result["summary"]["sentences"] == 4 and result["sentences"][0]["label"] == "ok"
+    promise = next(s for s in result["sentences"] if "保证年化收益" in s["text"])
+    assert promise["label"] in ("risk", "breach") and "营销活动规范" in [c["doc_title"] for c in promise["citations"]]
+    assert "error" in client.predict("   ", api_name="/screen")
+    row = AuditLog(f"sqlite:///{server['data'] / 'audit.sqlite'}").answer(result["summary"]["id"])
+    assert row["kind"] == "screen" and row["channel"] == "api" and row["user"] == BROKER
