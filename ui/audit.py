@@ -1,4 +1,5 @@
-"""审计: supervisors filter the answers, open one with its evidence, review it, export, see statistics."""
+"""审计: supervisors filter the answers and draft screens, open one with its evidence, review it, export,
+see statistics."""
 from __future__ import annotations
 
 import json
@@ -7,6 +8,7 @@ from dataclasses import asdict
 import gradio as gr
 
 from audit.log import REVIEW_STATUSES, Filters, evidence, export_lines, stream_export
+from qa.screen import LABELS
 from qa.verdict import VERDICTS
 from service import Service
 from ui.common import Guard, download, esc
@@ -17,6 +19,13 @@ KB_ROWS = 500  # knowledge-base changes listed in 审计 (all are in `python app
 KB_LABEL = {"add": "加入", "replace": "替换", "remove": "删除"}
 TABLE_ROWS = 500  # rows shown in the results table; the count and the exports cover every match
 STATUS_LABEL = {"correct": "正确", "incorrect": "错误", "follow_up": "需跟进", "unreviewed": "未审核"}
+KIND_LABEL = {"answer": "问答", "screen": "文稿检查"}
+KINDS = [("全部", ""), ("问答", "answer"), ("文稿检查", "screen")]
+SCREEN_LABEL = {"ok": "通过", "risk": "有风险", "breach": "违规"}  # a screen's worst sentence, in words
+DRAFT_SHOWN = 80  # characters of a draft shown in the results table
+# the right verdict a review may give: an answer's verdicts, or a screen's labels
+ANSWER_VERDICTS = [("", "")] + [(v, v) for v in VERDICTS]
+SCREEN_VERDICTS = [("", "")] + [(f"{SCREEN_LABEL[v]}（{v}）", v) for v in LABELS]
 
 
 class AuditTab:
@@ -25,34 +34,92 @@ class AuditTab:
         self.guard = guard
 
     @staticmethod
-    def _filters(since, until, user, verdict, doc, feedback, review) -> Filters:
+    def _filters(since, until, user, verdict, doc, feedback, review, kind="") -> Filters:
         return Filters((since or "").strip(), (until or "").strip(), (user or "").strip(), verdict or "", doc or "",
-                       feedback or "", review or "")
+                       feedback or "", review or "", kind or "")
 
-    def _rows(self, since, until, user, verdict, doc, feedback, review) -> list[dict]:
-        return self.service.audit.search(since=(since or "").strip(), until=(until or "").strip(),
-                                         user=(user or "").strip(), verdict=verdict or "", doc=doc or "",
-                                         feedback_filter=feedback or "", review=review or "")
+    def _rows(self, since, until, user, verdict, doc, feedback, review, kind="") -> list[dict]:
+        return list(self.service.audit.iter_rows(self._filters(since, until, user, verdict, doc, feedback, review,
+                                                               kind)))
 
-    def search(self, since, until, user, verdict, doc, feedback, review, request: gr.Request):
-        """The newest TABLE_ROWS matching answers, and how many match in all (counted in SQL)."""
+    @staticmethod
+    def _line(r: dict) -> list:
+        """One row of the results table: an answer, or a draft screen (its draft cut short, its worst label in words)."""
+        screen = r.get("kind") == "screen"
+        text = r["question"]
+        if screen and len(text) > DRAFT_SHOWN:
+            text = text[:DRAFT_SHOWN] + "…"
+        verdict = SCREEN_LABEL.get(r["verdict"], r["verdict"]) if screen else r["verdict"]
+        return [r["created"][:19].replace("T", " "), r["user"], r["channel"], KIND_LABEL.get(r.get("kind"), "问答"),
+                text, verdict, " ".join(c["label"] for c in r["citations"]), r["thumbs"],
+                STATUS_LABEL[r["review_status"]], r["id"]]
+
+    def search(self, since, until, user, verdict, doc, feedback, review, kind, request: gr.Request):
+        """The newest TABLE_ROWS matching answers and screens, and how many match in all (counted in SQL)."""
         self.guard(request, "audit")
-        filters = self._filters(since, until, user, verdict, doc, feedback, review)
+        filters = self._filters(since, until, user, verdict, doc, feedback, review, kind)
         log = self.service.audit
         rows = list(log.iter_rows(filters, limit=TABLE_ROWS))
-        table = [[r["created"][:19].replace("T", " "), r["user"], r["channel"], r["question"], r["verdict"],
-                  " ".join(c["label"] for c in r["citations"]), r["thumbs"], STATUS_LABEL[r["review_status"]], r["id"]]
-                 for r in rows]
         total = log.count(filters)
         shown = f"（显示最新 {len(rows)} 条，导出可得全部）" if total > len(rows) else ""
-        return table, f"共 {total} 条回答{shown}"
+        noun = {"screen": "文稿检查", "answer": "回答"}.get(kind or "", "回答与文稿检查")
+        return [self._line(r) for r in rows], f"共 {total} 条{noun}{shown}"
 
-    def open(self, answer_id: str, request: gr.Request) -> str:
-        """One answer with its evidence: the cited units' text, feedback and the review history."""
+    def open(self, answer_id: str, request: gr.Request):
+        """One answer or screen with its evidence, feedback and the review history; and the right
+        verdicts a review of it may give (an answer's verdicts, or ok / risk / breach for a screen)."""
         self.guard(request, "audit")
         row = self.service.audit.answer((answer_id or "").strip())
         if row is None:
-            return "没有这条回答。"
+            return "没有这条记录。", gr.update(choices=ANSWER_VERDICTS, value="")
+        if row["kind"] == "screen":
+            return self._screen(row), gr.update(choices=SCREEN_VERDICTS, value="")
+        return self._answer(row), gr.update(choices=ANSWER_VERDICTS, value="")
+
+    def _reviews(self, row: dict) -> list[str]:
+        status = row["reviews"][-1]["status"] if row["reviews"] else "unreviewed"
+        lines = [f"**审核状态**：{STATUS_LABEL[status]}"]
+        for f in row["feedback"]:
+            lines.append(f"- 反馈 {'👍' if f['rating'] > 0 else '👎' if f['rating'] < 0 else '💬'} {esc(f['user'])}："
+                         f"{esc(f['comment'])}")
+        for r in row["reviews"]:
+            lines.append(f"- 审核 {STATUS_LABEL[r['status']]} · {esc(r['reviewer'])} · {r['created'][:19]}："
+                         f"{esc(r['note'])} {esc(' '.join(r['right_units']))} {esc(r['right_verdict'])}")
+        return lines
+
+    def _screen(self, row: dict) -> str:
+        """A draft screen: each sentence with its label; a flagged one with its trigger words, the ruling
+        clause and the cited text as the broker saw it (marked if the indexed text changed since), the advice."""
+        index = self.service.assistant.index
+        titles = {d["id"]: d.get("title", d["id"]) for d in self.service.documents()}
+        cited = {c["id"]: c for c in row["citations"]}
+        sentences = row["detail"].get("sentences", [])
+        flagged = sum(s["label"] != "ok" for s in sentences)
+        worst = SCREEN_LABEL.get(row["verdict"], esc(row["verdict"]))
+        head = [f"**文稿检查**（结论：{worst}）：共 {len(sentences)} 句，标记 {flagged} 句",
+                (f"用户 {esc(row['user'])} · {row['channel']} · {row['created']} · 索引 {row['index_version']} · "
+                 f"{row['latency_ms']} ms"), "**逐句结果**："]
+        items = []
+        for n, s in enumerate(sentences, 1):
+            items.append(f"{n}. 【{SCREEN_LABEL.get(s['label'], esc(s['label']))}】{esc(s['text'])}")
+            if s["label"] == "ok":
+                continue
+            if s.get("trigger"):
+                items.append(f"    - 触发词：{'、'.join(esc(w) for w in s['trigger'])}")
+            for uid, quote in zip(s.get("citations", []), s.get("quotes", [])):
+                c = cited.get(uid, {"id": uid})
+                unit = index.by_id.get(uid)
+                text, state = evidence(c, unit.text if unit else None)
+                note = {"changed": " ⚠️ **当前条文已修改**", "gone": " ⚠️ **此条文已不在当前索引中**",
+                        "unknown": "（未保存当时的条文，为当前文本）"}.get(state, "")
+                items.append(f"    - 依据 {esc(titles.get(c.get('doc_id', ''), c.get('doc_id', '')))} · "
+                             f"{esc(c.get('label', uid))}（{esc(uid)}）：「**{esc(quote)}**」")
+                items.append(f"        - 条文：{esc(text)}{note}")
+            if s.get("advice"):
+                items.append(f"    - 建议：{esc(s['advice'])}")
+        return "\n\n".join(head) + "\n\n" + "\n".join(items) + "\n\n" + "\n\n".join(self._reviews(row))
+
+    def _answer(self, row: dict) -> str:
         index = self.service.assistant.index
         understood = f"**理解为**：{esc(row['resolved'])}" if row["resolved"] != row["question"] else ""
         provenance = (f"用户 {esc(row['user'])} · {row['channel']} · {row['created']} · 索引 {row['index_version']} · "
@@ -63,13 +130,7 @@ class AuditTab:
             lines.append(self._evidence(c, index.by_id.get(c["id"])))
         if row["related"]:
             lines.append("**相关（非依据）**：" + "、".join(f"`{c['id']}`" for c in row["related"]))
-        for f in row["feedback"]:
-            lines.append(f"- 反馈 {'👍' if f['rating'] > 0 else '👎' if f['rating'] < 0 else '💬'} {esc(f['user'])}："
-                         f"{esc(f['comment'])}")
-        for r in row["reviews"]:
-            lines.append(f"- 审核 {STATUS_LABEL[r['status']]} · {esc(r['reviewer'])} · {r['created'][:19]}："
-                         f"{esc(r['note'])} {r['right_units'] or ''} {r['right_verdict']}")
-        return "\n\n".join(lines)
+        return "\n\n".join(lines + self._reviews(row))
 
     @staticmethod
     def _evidence(citation: dict, unit) -> str:
@@ -102,17 +163,17 @@ class AuditTab:
             return f"❌ {esc(str(exc))}"
         return f"✅ 已记录审核：{STATUS_LABEL[status]}"
 
-    def export(self, fmt: str, since, until, user, verdict, doc, feedback, review, request: gr.Request):
+    def export(self, fmt: str, since, until, user, verdict, doc, feedback, review, kind, request: gr.Request):
         """Every matching answer, streamed page by page into the download file."""
         self.guard(request, "audit")
-        filters = self._filters(since, until, user, verdict, doc, feedback, review)
+        filters = self._filters(since, until, user, verdict, doc, feedback, review, kind)
         path = stream_export(self.service.audit, fmt, filters)
         return gr.update(value=str(path), visible=True)
 
-    def stats(self, since="", until="", user="", verdict="", doc="", feedback="", review="",
+    def stats(self, since="", until="", user="", verdict="", doc="", feedback="", review="", kind="",
               request: gr.Request = None) -> str:
         self.guard(request, "audit")
-        s = self.service.audit.stats(self._filters(since, until, user, verdict, doc, feedback, review))
+        s = self.service.audit.stats(self._filters(since, until, user, verdict, doc, feedback, review, kind))
         lines = [f"**回答总数** {s['answers']} · **已审核** {s['reviewed']} · **被标记比例** {s['flagged_share']:.1%}",
                  "**每日回答数**：" + "，".join(f"{d} {n}" for d, n in s["per_day"].items()),
                  "**结论分布**：" + "，".join(f"{v} {n}" for v, n in s["verdicts"].items()),
@@ -151,11 +212,12 @@ class AuditTab:
 
     # --- API (supervisors and admins) ------------------------------------------------------------
     def api_search(self, since: str = "", until: str = "", user: str = "", verdict: str = "", doc: str = "",
-                   feedback: str = "", review: str = "", request: gr.Request = None) -> list[dict]:
-        """Answers in the audit trail matching the filters, newest first; each citation keeps the text
-        the answer rested on and says whether the indexed text is now the same, changed or gone."""
+                   feedback: str = "", review: str = "", kind: str = "", request: gr.Request = None) -> list[dict]:
+        """Answers and draft screens (kind: answer | screen) in the audit trail matching the filters,
+        newest first; each citation keeps the text the answer rested on and says whether the indexed
+        text is now the same, changed or gone; a screen's sentences are in `detail`."""
         self.guard(request, "audit")
-        rows = self._rows(since, until, user, verdict, doc, feedback, review)
+        rows = self._rows(since, until, user, verdict, doc, feedback, review, kind)
         index = self.service.assistant.index
         for r in rows:
             for c in r["citations"]:  # is the text the broker saw still the indexed text?
@@ -186,22 +248,25 @@ class AuditTab:
             since = gr.Textbox(label="起始日期", placeholder="2026-11-01", elem_id="audit-since")
             until = gr.Textbox(label="截止日期", placeholder="2026-11-30", elem_id="audit-until")
             user = gr.Textbox(label="用户", elem_id="audit-user")
-            verdict = gr.Dropdown(label="结论", choices=[("全部", "")] + [(v, v) for v in VERDICTS], value="")
+            kind = gr.Dropdown(label="类型", choices=KINDS, value="", elem_id="audit-kind")
+            verdict = gr.Dropdown(label="结论", choices=[("全部", "")] + [(v, v) for v in VERDICTS]
+                                  + [(f"{SCREEN_LABEL[v]}（文稿）", v) for v in reversed(LABELS)], value="")
             doc = gr.Dropdown(label="文档", choices=docs, value="")
             feedback = gr.Dropdown(label="反馈", choices=FEEDBACK, value="")
             review = gr.Dropdown(label="审核状态", choices=REVIEW, value="", elem_id="audit-review-filter")
-        filters = [since, until, user, verdict, doc, feedback, review]
+        filters = [since, until, user, verdict, doc, feedback, review, kind]
         go = gr.Button("查询", variant="primary", elem_id="audit-search")
         count = gr.Markdown(elem_id="audit-count")
-        table = gr.Dataframe(headers=["时间", "用户", "渠道", "问题", "结论", "依据", "👍/👎", "审核", "ID"],
+        table = gr.Dataframe(headers=["时间", "用户", "渠道", "类型", "问题 / 文稿", "结论", "依据", "👍/👎", "审核", "ID"],
                              interactive=False, wrap=True, max_height=360, elem_id="audit-table")
-        answer_id = gr.Textbox(label="回答 ID（点表格中的一行即可打开）", elem_id="audit-answer-id")
+        answer_id = gr.Textbox(label="回答或文稿检查 ID（点表格中的一行即可打开）", elem_id="audit-answer-id")
         detail = gr.Markdown(elem_id="audit-detail")
         with gr.Row():
             status = gr.Radio(label="审核结论", choices=[(STATUS_LABEL[s], s) for s in REVIEW_STATUSES], value="correct",
                               elem_id="audit-status")
             units = gr.Textbox(label="正确条文 ID（错误时填，逗号分隔，如 p1:第二十五条）", elem_id="audit-units")
-            right = gr.Dropdown(label="正确结论（错误时填）", choices=[("", "")] + [(v, v) for v in VERDICTS], value="")
+            right = gr.Dropdown(label="正确结论（错误时填；文稿检查为 通过/有风险/违规）", choices=ANSWER_VERDICTS, value="",
+                                elem_id="audit-right-verdict")
         note = gr.Textbox(label="备注", elem_id="audit-note")
         submit = gr.Button("提交审核", elem_id="audit-submit")
         result = gr.Markdown(elem_id="audit-result")
@@ -215,10 +280,11 @@ class AuditTab:
 
         go.click(self.search, filters, [table, count], api_visibility="private")
         table.select(self.pick, [table], answer_id, api_visibility="private").then(
-            self.open, [answer_id], detail, api_visibility="private")
-        answer_id.submit(self.open, [answer_id], detail, api_visibility="private")
+            self.open, [answer_id], [detail, right], api_visibility="private")
+        answer_id.submit(self.open, [answer_id], [detail, right], api_visibility="private")
         submit.click(self.review, [answer_id, status, units, right, note], result, api_visibility="private").then(
-            self.open, [answer_id], detail, api_visibility="private")
+            self.open, [answer_id], [detail, right], api_visibility="private").then(
+            self.search, filters, [table, count], api_visibility="private")
         exporting.click(self.export, [fmt, *filters], file, api_visibility="private")
         refresh.click(self.stats, filters, stats, api_visibility="private")
         with gr.Accordion("知识库变更记录", open=False):

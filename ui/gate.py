@@ -4,7 +4,9 @@
   reach the single-user app's API through the browser of the person at the machine.
 - Login back-off, per client address (here) and per user name (``Login``): after a few failures each
   further try waits, doubling; a locked client gets 429 at once and costs no hashing.
-- The upload route is for roles that may change the knowledge base only (the only file input).
+- The upload route is for roles that may change the knowledge base (知识库's file input, up to the
+  upload limit) and for roles that may ask (文稿检查's draft file, up to DRAFT_UPLOAD bytes: a draft
+  is at most 20,000 characters, so a larger file is refused before a byte is read).
 Password hashing runs in one worker thread, off the event loop, so logins never freeze other requests.
 """
 from __future__ import annotations
@@ -19,6 +21,7 @@ from http.cookies import SimpleCookie
 from auth.users import Users
 
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]", "::1")
+DRAFT_UPLOAD = 5 * 1024 * 1024  # largest upload for a role that may ask but not change the knowledge base
 
 
 class Backoff:
@@ -106,10 +109,12 @@ class Gate:
             if path.rstrip("/").endswith("/login"):
                 return await self._login(scope, receive, send)
             if path.rstrip("/").endswith("/upload"):
-                if not self._may_upload(scope, headers):
-                    return await _refuse(scope, send, 403, "Uploading is for roles that may change the knowledge base")
-                if _length(headers) > self.max_upload + 64 * 1024:  # refused before a byte is read
-                    return await _refuse(scope, send, 413, f"A file may have at most {self.max_upload} bytes")
+                limit = self._upload_limit(scope, headers)
+                if not limit:
+                    return await _refuse(scope, send, 403, "Uploading is for roles that may screen drafts or "
+                                                           "change the knowledge base")
+                if _length(headers) > limit + 64 * 1024:  # refused before a byte is read
+                    return await _refuse(scope, send, 413, f"A file may have at most {limit} bytes")
                 return await self.app(scope, self._paced(receive), send)
         return await self.app(scope, receive, send)
 
@@ -146,20 +151,25 @@ class Gate:
             return message
         return paced
 
-    def _may_upload(self, scope, headers: dict[str, str]) -> bool:
+    def _upload_limit(self, scope, headers: dict[str, str]) -> int:
+        """The largest upload this request's user may send: the upload limit for roles that may change
+        the knowledge base, DRAFT_UPLOAD for roles that may only ask, 0 for no login."""
         if self.users.single_user:
-            return True
+            return self.max_upload
         app = scope.get("app")
         tokens = getattr(app, "tokens", {}) or {}
         cookie = SimpleCookie()
         try:
             cookie.load(headers.get("cookie", ""))
         except Exception:  # a malformed cookie header is no login
-            return False
+            return 0
         for morsel in cookie.values():
             if morsel.key.startswith("access-token") and morsel.value in tokens:
-                return self.users.allowed(tokens[morsel.value], "kb_edit")
-        return False
+                name = tokens[morsel.value]
+                if self.users.allowed(name, "kb_edit"):
+                    return self.max_upload
+                return min(self.max_upload, DRAFT_UPLOAD) if self.users.allowed(name, "ask") else 0
+        return 0
 
 
 def _length(headers: dict[str, str]) -> int:

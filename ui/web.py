@@ -1,9 +1,10 @@
-"""The web app: 问答 (chat), 知识库 (knowledge base), 题库 (quiz) and 审计 (audit) tabs, and the API.
+"""The web app: 问答 (chat), 文稿检查 (draft screening), 知识库 (knowledge base), 题库 (quiz) and
+审计 (audit) tabs, and the API.
 
-Every answer comes from ``Service.ask``, the path the CLI uses too; the tabs (ui/chat.py,
-ui/knowledge.py, ui/quizzes.py, ui/audit.py) only render and wire events. Each handler and API
-endpoint checks the user's role on the server (ui/common.Guard); hiding a tab is only a courtesy.
-The page loads nothing from the web.
+Every answer comes from ``Service.ask`` and every screen from ``Service.screen``, the paths the CLI
+uses too; the tabs (ui/chat.py, ui/screen.py, ui/knowledge.py, ui/quizzes.py, ui/audit.py) only
+render and wire events. Each handler and API endpoint checks the user's role on the server
+(ui/common.Guard); hiding a tab is only a courtesy. The page loads nothing from the web.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from ui.common import Guard
 from ui.gate import Backoff, Gate, Login, allowed_hosts
 from ui.knowledge import KnowledgeTab
 from ui.quizzes import QuizTab
+from ui.screen import ScreenTab
 
 CSS = Path(__file__).with_name("web.css").read_text(encoding="utf-8")
 
@@ -36,6 +38,7 @@ def build_app(service: Service) -> gr.Blocks:
         sections = []  # (right, content column, refusal note)
         for title, tab_id, right, build in (
             ("问答", "chat", "ask", lambda: ChatTab(service, guard).build()),
+            ("文稿检查", "screen", "ask", lambda: ScreenTab(service, guard).build()),
             ("知识库", "kb", "kb_view", lambda: KnowledgeTab(service, guard).build(demo)),
             ("题库", "quiz", "quiz", lambda: QuizTab(service, guard).build(demo)),
             ("审计", "audit", "audit", lambda: AuditTab(service, guard).build(demo)),
