@@ -432,6 +432,7 @@ def main(argv: list[str] | None = None) -> int:
                         "external: blind questions on six public regulations added to the index")
     p.add_argument("--no-vocabulary", action="store_true", help="answer without the synonyms of qa/lexicon.json")
     p.add_argument("--no-loo", action="store_true", help="skip the leave-one-document-out table")
+    p.add_argument("--no-drafts", action="store_true", help="skip screening the gold drafts (eval/drafts.json)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--verbose", action="store_true", help="print every miss")
     p.add_argument("--report", metavar="DIR", help="write report.md, charts and results.json to DIR")

@@ -172,15 +172,21 @@ HEADS = ["drafts", "sentences", "flagged", "recall", "right art.", "precision", 
          "median ms", "max ms"]
 
 
-def report(outs: list[DraftOutcome], verbose: bool = False) -> dict[str, dict]:
-    """Print the table (by split and language) and return the summaries."""
-    from eval.runner import print_table
-
+def tables(outs: list[DraftOutcome]) -> dict[str, dict]:
+    """The summaries: all drafts, per split, per language."""
     table = {"drafts: all": summarize(outs)}
     for split in dict.fromkeys(o.split for o in outs):
         table[f"drafts: {split}"] = summarize([o for o in outs if o.split == split])
     for lang in ("zh", "en"):
         table[f"drafts: lang {lang}"] = summarize([o for o in outs if o.lang == lang])
+    return table
+
+
+def report(outs: list[DraftOutcome], verbose: bool = False) -> dict[str, dict]:
+    """Print the table (by split and language) and return the summaries."""
+    from eval.runner import print_table
+
+    table = tables(outs)
     print_table(table, COLUMNS, HEADS)
     if verbose:
         for o in outs:

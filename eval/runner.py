@@ -1,6 +1,6 @@
 """Run the question sets through the answer function the UI, API and CLI use, and report the metrics.
 
-    python app.py eval [--set FILE ...] [--split dev|sealed|external|all] [--json] [--verbose]
+    python app.py eval [--set FILE ...] [--split dev|added|sealed|external|all] [--json] [--verbose] [--no-drafts]
                        [--no-vocabulary] [--no-loo] [--report DIR [--previous DIR] [--ablation]] [--record]
 
 Three splits (eval/README.md):
@@ -275,8 +275,18 @@ def main(args: argparse.Namespace) -> int:
         path = write_report(Path(args.report), ours, baseline, previous=Path(args.previous) if args.previous else None,
                             ablation=ablation, sets=[(s.name, s.path) for s in chosen], loo=loo)
         print(f"report written to {path}")
+    from eval import drafts as screening
+
+    drafts = None
+    if not args.sets and not getattr(args, "no_drafts", False) and args.split == "all":
+        problems = screening.sealed_problems()
+        if problems:
+            print("\n".join(problems), file=sys.stderr)
+            return 2
+        drafts = screening.run(None, assistants)
     if args.json:
         print(json.dumps({"summary": summary,
+                          "drafts": screening.tables(drafts) if drafts else None,
                           "risk_coverage": {s: risk_coverage(o) for s, o in per_split.items()},
                           "leave_one_document_out": loo,
                           "baseline": summarize(baseline) if baseline else None,
@@ -308,6 +318,10 @@ def main(args: argparse.Namespace) -> int:
                   f"or verdict")
         if unresolved:
             print(f"{unresolved} sealed questions quote evidence no indexed unit holds (lost in parsing)")
+        if drafts:
+            print("\ndraft screening (issue 16): per-sentence recall of breach+risk, right article among the "
+                  "caught, precision, ok sentences passed, clean drafts passed whole")
+            screening.report(drafts, verbose=args.verbose)
         if excluded:
             print(f"{excluded} questions left out: supervisors reviewed them (qa/memory.py)")
     ungrounded = [(o.id, f) for o in ours for f in o.grounding]

@@ -124,3 +124,13 @@ def test_forgetting_needs_an_answer_id_not_an_empty_prefix(tmp_path):
     assert not memory.forget("") and not memory.forget("   ") and not memory.forget("1000")
     assert len(memory.entries()) == 3
     assert memory.forget("10000000") and [e.question for e in memory.entries()] == ["q0", "q2"]
+
+
+def test_sealed_drafts_are_unchanged_and_have_the_promised_mix():
+    from eval.drafts import draft_sets, load, sealed_problems
+
+    assert sealed_problems() == []
+    sealed = [row for s in draft_sets() if s.sha256 for row in load(s.path)]
+    assert len(sealed) >= 60
+    assert sum(r["lang"] == "en" for r in sealed) >= len(sealed) / 3
+    assert sum(all(x["label"] == "ok" for x in r["sentences"]) for r in sealed) >= len(sealed) / 3

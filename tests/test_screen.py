@@ -144,3 +144,14 @@ def test_a_screen_is_reviewed_and_exported_as_a_gold_draft(settings, built, tmp_
     (gold,) = list(log.gold_rows())
     assert gold["draft"] == DRAFT and gold["verdict"] == "breach" and gold["gold"] == ["p1:第二十一条"]
     assert screen.id not in {r.answer_id for r in service.remembered()}  # a draft's review is no remembered question
+
+
+def test_the_dev_drafts_are_screened_and_measured(assistant):
+    """The eval's draft metrics on the open dev drafts (what the model was fitted on): a broken screen
+    (no flags, flags everywhere, wrong citations) falls below these."""
+    from eval.drafts import run, summarize
+
+    m = summarize(run(("dev-drafts",), {"five": assistant}))
+    assert m["drafts"] == 36 and m["gold_flagged"] >= 20
+    assert m["recall"] >= 0.8 and m["clean_passed"] >= 0.7 and m["right_article"] >= 0.4
+    assert m["latency_median_ms"] < 1000
