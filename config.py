@@ -51,6 +51,9 @@ class Settings:
     # saves and doubles the CPU an answer takes (measured: docs/stack.md, "Threads").
     threads: int = field(default_factory=lambda: int(_env("POLICYQA_THREADS", "2")))
     query_threads: int = field(default_factory=lambda: int(_env("POLICYQA_QUERY_THREADS", "1")))
+    # Answers computed at the same time: one instance of each embedding model per worker (qa/answer.py,
+    # indexer/embed.EmbedderPool). One per core: more only queue on the same two cores.
+    answer_workers: int = field(default_factory=lambda: int(_env("POLICYQA_ANSWER_WORKERS", str(os.cpu_count() or 1))))
     keep_builds: int = 2
     # Passage vectors by content hash (indexer/embed.EmbeddingCache); default: data dir/embedding-cache.sqlite.
     embedding_cache: str = field(default_factory=lambda: _env("POLICYQA_EMBEDDING_CACHE", ""))

@@ -44,9 +44,6 @@ class Service:
         self._checked = 0.0
         self._pointer = self._assistant.index.build_id  # the build pointer last acted on
         self._build = threading.Lock()  # one rebuild at a time
-        # One answer at a time: the embedding engines are not known to be thread-safe, and an answer
-        # takes tens of milliseconds, so queueing costs the web app's users nothing they would notice.
-        self._answer = threading.Lock()
         model = make_chat_model(settings)
         self.llm = LLMAnswerer(model, timeout=settings.llm_timeout) if model is not None else None
         self._chains: dict = {}
@@ -93,8 +90,7 @@ class Service:
         assistant = self.assistant
         if self._screener is None or self._screener.assistant is not assistant:
             self._screener = Screener(assistant)
-        with self._answer:
-            screen = self._screener.screen(draft)
+        screen = self._screener.screen(draft)
         meta = assistant.index.meta
         screen.id = self.audit.record_screen(
             screen, user=user, channel=channel, settings={"model": asdict(self._screener.model)},
@@ -103,7 +99,7 @@ class Service:
 
     def _chain(self, assistant: Assistant):
         if self._chains.get("for") is not assistant:
-            self._chains = {"for": assistant, "chain": build_chain(assistant, self.llm, self._answer)}
+            self._chains = {"for": assistant, "chain": build_chain(assistant, self.llm)}
         return self._chains["chain"]
 
     def feedback(self, answer_id: str, rating: int, comment: str = "", *, user: str = "local") -> None:

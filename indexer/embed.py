@@ -15,6 +15,7 @@ import hashlib
 import sqlite3
 import threading
 from pathlib import Path
+from collections.abc import Callable
 from typing import Protocol
 
 import numpy as np
@@ -94,6 +95,45 @@ def make_embedder(name: str, threads: int = 2, st_model_path: str = "") -> Embed
     if name == "st" or name.startswith("st-"):
         return SentenceTransformerEmbedder(st_model_path)
     raise ValueError(f"unknown embedder '{name}' (known: e5, use, st)")
+
+
+class EmbedderPool:
+    """Several instances of one model, so that answers for different users embed at the same time.
+
+    Neither engine is known to be safe when one instance is called from two threads, and both
+    release the GIL while they compute, so each call borrows an instance for its duration. With one
+    instance this is a lock; with one per core, answers run in parallel (bench/bench_attack.py,
+    docs/stack.md). Further instances are loaded in the background, so start-up waits for one only."""
+
+    def __init__(self, factory: Callable[[], Embedder], size: int) -> None:
+        import queue
+
+        first = factory()
+        self.name = first.name
+        self.threads = getattr(first, "threads", None)
+        self.size = max(1, size)
+        self._free: "queue.Queue[Embedder]" = queue.Queue()
+        self._free.put(first)
+        if self.size > 1:
+            threading.Thread(target=self._load, args=(factory, self.size - 1), daemon=True,
+                             name=f"load-{self.name}").start()
+
+    def _load(self, factory: Callable[[], Embedder], n: int) -> None:
+        for _ in range(n):
+            self._free.put(factory())
+
+    def _call(self, method: str, texts: list[str]) -> np.ndarray:
+        instance = self._free.get()
+        try:
+            return getattr(instance, method)(texts)
+        finally:
+            self._free.put(instance)
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self._call("embed_queries", texts)
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        return self._call("embed_passages", texts)
 
 
 class EmbeddingCache:

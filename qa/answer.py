@@ -5,12 +5,13 @@ No language model is needed: everything in the answer comes from the retrieved u
 """
 from __future__ import annotations
 
+import functools
 import re
 import time
 from dataclasses import asdict, dataclass, field, replace
 
 from config import Settings, apply_thread_policy
-from indexer.embed import Embedder, make_embedder
+from indexer.embed import Embedder, EmbedderPool, make_embedder
 from indexer.store import Index, IndexMissing, open_store
 from indexer.tokenize import tokens
 from qa.coverage import Coverage
@@ -138,7 +139,8 @@ class Assistant:
             index = store.open()
         names = index.meta.get("embedders", list(settings.embedders))
         apply_thread_policy()
-        embedders = {n: make_embedder(n, settings.query_threads, settings.st_model_path) for n in names}
+        embedders = {n: EmbedderPool(functools.partial(make_embedder, n, settings.query_threads, settings.st_model_path),
+                                     settings.answer_workers) for n in names}
         memory = ReviewedMemory(settings.memory_path, embedders.get("e5")) if settings.reviewed_memory else None
         return cls(settings, index, embedders, memory=memory)
 

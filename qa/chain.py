@@ -14,17 +14,14 @@ from qa.llm import LLMAnswerer, Outcome
 RULES = "rules"
 
 
-def build_chain(assistant: Assistant, llm: LLMAnswerer | None = None, lock=None) -> Runnable:
+def build_chain(assistant: Assistant, llm: LLMAnswerer | None = None) -> Runnable:
     """Input {"question", "previous"} → qa.llm.Outcome (the answer, what produced it, any fallback reason).
-    ``lock`` guards the retrieval step only (the embedding engines), never the model call."""
+    Safe to invoke from several threads at once: the embedding models are pooled (indexer/embed.EmbedderPool)."""
     limit = assistant.settings.max_question_chars
 
     def understand(inputs: dict) -> Turn:
         rewrite = (lambda q, p: llm.rewrite_followup(q, p, limit)) if llm else None
-        if lock is None:
-            return assistant.understand(inputs["question"], inputs.get("previous"), rewrite)
-        with lock:
-            return assistant.understand(inputs["question"], inputs.get("previous"), rewrite)
+        return assistant.understand(inputs["question"], inputs.get("previous"), rewrite)
 
     def answer(turn: Turn) -> Outcome:
         rules = assistant.answer(turn)
