@@ -39,6 +39,9 @@ PUNCT = re.compile(r"[\s,，。；;：:、!！?？“”\"'（）()《》]")
 # Whose conduct a clause governs: a rule about people, not an essay's "可以使应收账款长期拖延".
 ACTOR = re.compile(r"(人员|员工|活动方|商家|商户|经纪人|客户经理|主持人|营业部|机构|个人)$")
 NEXT_DUTY = re.compile(r"[,，](?=及时|保持|爱护|合理|注意|应|要|须|并且|同时|如)")
+# the party a condition names: 未经公司允许 / 经营业部审核后方可 / 须报市场部经理审批
+CONDITION_PARTY = re.compile(r"(?:未经|须经|需经|经|报)([^，,。；;、]{2,8}?)(?:允许|批准|许可|审核|同意|审批)")
+STOP_PARTY = {"相关", "有关"}
 STOP = set("营销 人员 营销人员 客户 公司 进行 相关 有关 工作 负责 以及 或者 及 与 和 的 等 在 对 为 并 其 该".split())
 
 
@@ -144,12 +147,33 @@ def _explain(sources: list[Source], ruling: list[str], lang: str) -> str:
 
 
 def _numbers_near(n: int, rng: random.Random, k: int, unit: str = "") -> list[int]:
-    pool = {n * 2, n * 3, max(1, n // 2), n + 1, n + 2, max(1, n - 1), n + 5, n * 10}
+    """Distractors a reader could believe: near a small count (3 → 2, 4, 5), in the same round steps
+    for a round number (100 → 50, 150, 200, not 101 or 102)."""
+    if n < 10:
+        pool = {n * 2, n + 1, n + 2, max(1, n - 1), max(1, n // 2)}
+    else:
+        step = next(s for s in (100, 50, 10, 5, 1) if n % s == 0 and s <= n)
+        pool = {n * 2, max(step, n // 2 // step * step), n + step, max(step, n - step), n * 3 // 2 // step * step}
     if unit == "%":  # a share: plausible distractors stay within 0–100
         pool = {x for x in pool | {n - 10, n - 20, n // 2 + 5} if 0 < x <= 100}
     pool = sorted(pool - {n, 0})
     rng.shuffle(pool)
     return pool[:k]
+
+
+SIMILAR_DUTY = 0.4  # token overlap (Jaccard) above which two duties say much the same thing
+
+
+def _overlap(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a | b else 0.0
+
+
+def leaks(stem: str, answer: str, options: list[str]) -> bool:
+    """The key is the only option sharing a word with the stem (以下哪项属于大客户部经理职责？ → the only
+    option naming 大客户): it can be picked without knowing the rule."""
+    asked = {t for t in tokens(stem) if len(t) >= 2} - STOP
+    shared = lambda o: asked & {t for t in tokens(o) if len(t) >= 2}  # noqa: E731
+    return bool(shared(answer)) and not any(shared(o) for o in options if o != answer)
 
 
 class Generator:
@@ -166,6 +190,10 @@ class Generator:
         for u in units:
             if u.doc_id and topic(u) and re.search(r"职责|权力", " ".join(u.path)) and self.corpus.source(u):
                 roles.setdefault(topic(u), []).append(u)
+        # A duty listed for several roles (完成上级临时交办的工作) tells one role from another by nothing:
+        # neither the key nor a distractor of a role item.
+        listed = Counter(norm(without_marker(u.text).rstrip("；;。")) for us in roles.values() for u in us)
+        roles = {r: [u for u in us if listed[norm(without_marker(u.text).rstrip("；;。"))] == 1] for r, us in roles.items()}
         self.roles = {r: us for r, us in roles.items() if len(us) >= 2}
         self.by_id = {u.id: u for u in units}
         # (action, clause) pairs: what rules about people permit, and what they forbid
@@ -193,8 +221,12 @@ class Generator:
         return without_marker(u.text).rstrip("；;。")
 
     def _other_roles(self, role: str) -> list[Unit]:
-        """Duties of the other roles of the same document: a distractor never comes from elsewhere."""
-        return [u for r, us in self.roles.items() if r != role and self.role_doc[r] == self.role_doc[role] for u in us]
+        """Duties of the other roles of the same document (a distractor never comes from elsewhere)
+        that resemble none of this role's own: "客户开发主管 collects customer information" would be
+        defensible for a role whose list has a duty much like it."""
+        own = [set(tokens(self._duty(u))) for u in self.roles[role]]
+        return [u for r, us in self.roles.items() if r != role and self.role_doc[r] == self.role_doc[role] for u in us
+                if all(_overlap(set(tokens(self._duty(u))), o) < SIMILAR_DUTY for o in own)]
 
     def _tf(self, rng: random.Random) -> list[Item]:
         yes, no = self._tf_options()
@@ -276,6 +308,8 @@ class Generator:
                 options = [right] + wrong
                 rng.shuffle(options)
                 stem = self._t(f"以下哪项属于{role}？", f"Which of these belongs to “{role}”?")
+                if leaks(role, right, options):
+                    continue
                 items.append(Item("choice", stem, options, [right], "", Source.of(u), kind="duty", ruling=[right]))
         return items
 
@@ -313,13 +347,13 @@ class Generator:
                 stem = c.text[:m.start()] + "____" + m.group(2) + c.text[m.end():]
                 items.append(Item("cloze", self._t(f"填空：{stem}", f"Fill in the blank: “{stem}”"), [], [m.group(1)], "",
                                   Source.of(c.unit), kind="number", ruling=[c.text]))
-            words = [t for t in tokens(c.text) if 2 <= len(t) <= 4 and t not in STOP and c.text.count(t) == 1
-                     and not FORBID.search(t) and not PERMIT.search(t) and not t.isdigit()]
-            if words and (FORBID.search(c.text) or PERMIT.search(c.text) or MUST.search(c.text)):
-                term = max(words, key=lambda t: (-self.frequency.get(t, 0), len(t), t))
-                stem = c.text.replace(term, "____", 1)
-                items.append(Item("cloze", self._t(f"填空：{stem}", f"Fill in the blank: “{stem}”"), [], [term], "",
-                                  Source.of(c.unit), kind="term", ruling=[c.text]))
+            # a word of the rule is worth a blank only where it is the rule's condition: whose approval
+            # (未经____允许,不得…); any other word is implied by its sentence or is wording nobody needs
+            party = CONDITION_PARTY.search(c.text)
+            if party and party.group(1) not in STOP_PARTY:
+                stem = c.text[:party.start(1)] + "____" + c.text[party.end(1):]
+                items.append(Item("cloze", self._t(f"填空：{stem}", f"Fill in the blank: “{stem}”"), [], [party.group(1)],
+                                  "", Source.of(c.unit), kind="term", ruling=[c.text]))
         return items
 
     # --- validation ------------------------------------------------------------------------------

@@ -64,10 +64,18 @@ def test_answer_keys_follow_from_the_article_text(quiz, units):
             assert all("可以" in s.text for s in (item.sources or [item.source]))
 
 
-def test_no_duplicates_and_validation_is_counted(quiz):
+def test_no_duplicates_and_validation_catches_a_broken_item(quiz, assistant):
+    from dataclasses import replace
+
+    from quiz.generate import Generator
+
     keys = [(i.type, i.stem, tuple(i.options), tuple(i.answer)) for i in quiz.items]
     assert len(set(keys)) == len(keys)
-    assert sum(quiz.dropped.values()) > 0  # some candidates fail validation, and are counted, not emitted
+    generator = Generator(assistant.index.units)
+    assert all(generator.validate(i) is None for i in quiz.items)  # what is emitted passed the validator
+    tf = next(i for i in quiz.items if i.type == "tf")
+    wrong = replace(tf, answer=[o for o in tf.options if o not in tf.answer])
+    assert generator.validate(wrong)  # a flipped key is caught, and such candidates are dropped and counted
 
 
 def test_same_seed_same_quiz_other_seed_other_quiz(units, quiz):
@@ -85,7 +93,7 @@ def test_english_stems_quote_the_chinese_article(units):
 
 
 def test_documents_and_types_can_be_chosen(units):
-    items = make_quiz(units, 30, types=("cloze",), seed=2, docs=["p1", "p3"]).items
+    items = make_quiz(units, 8, types=("cloze",), seed=2, docs=["p1", "p3"]).items
     assert {i.type for i in items} == {"cloze"} and {i.source.doc_id for i in items} <= {"p1", "p3"}
 
 
