@@ -40,7 +40,7 @@ PUNCT = re.compile(r"[\s,，。；;：:、!！?？“”\"'（）()《》]")
 ACTOR = re.compile(r"(人员|员工|活动方|商家|商户|经纪人|客户经理|主持人|营业部|机构|个人)$")
 NEXT_DUTY = re.compile(r"[,，](?=及时|保持|爱护|合理|注意|应|要|须|并且|同时|如)")
 # the party a condition names: 未经公司允许 / 经营业部审核后方可 / 须报市场部经理审批
-CONDITION_PARTY = re.compile(r"(?:未经|须经|需经|经|报)([^，,。；;、]{2,8}?)(?:允许|批准|许可|审核|同意|审批)")
+CONDITION_PARTY = re.compile(r"(?:未经|须经|需经|经过|经|报)([^，,。；;、]{2,8}?)(?:允许|批准|许可|审核|同意|审批)")
 STOP_PARTY = {"相关", "有关"}
 STOP = set("营销 人员 营销人员 客户 公司 进行 相关 有关 工作 负责 以及 或者 及 与 和 的 等 在 对 为 并 其 该".split())
 
@@ -176,6 +176,15 @@ def leaks(stem: str, answer: str, options: list[str]) -> bool:
     return bool(shared(answer)) and not any(shared(o) for o in options if o != answer)
 
 
+def names_role(role: str, duty: str) -> bool:
+    """The duty uses a word of the role's name (客户部经理 … 客户): a true/false item on it is decided by
+    the words, not by knowing the role."""
+    return bool(({t for t in tokens(role) if len(t) >= 2} - STOP - ROLE_WORDS) & set(tokens(duty)))
+
+
+ROLE_WORDS = {"经理", "主管", "职责", "岗位", "部门", "专员", "总监"}
+
+
 class Generator:
     def __init__(self, units: list[Unit], lang: str = "zh") -> None:
         if lang not in ("zh", "en"):
@@ -251,9 +260,13 @@ class Generator:
                 continue
             for u in units:
                 duty = self._duty(u)
+                if names_role(role, duty):
+                    continue  # "促销推广主管 trains 促销 staff": true on its face
                 stem = self._t(f"判断正误：{role}包括“{duty}”。", f"True or false? “{role}” includes: “{duty}”")
                 items.append(Item("tf", stem, [yes, no], [yes], "", Source.of(u), kind="duty", ruling=[duty]))
                 wrong = rng.choice(others)
+                if names_role(role, self._duty(wrong)):
+                    continue
                 stem = self._t(f"判断正误：{role}包括“{self._duty(wrong)}”。",
                                f"True or false? “{role}” includes: “{self._duty(wrong)}”")
                 # the ruling clause is where the quoted duty stands: another role's list
@@ -350,7 +363,7 @@ class Generator:
             # a word of the rule is worth a blank only where it is the rule's condition: whose approval
             # (未经____允许,不得…); any other word is implied by its sentence or is wording nobody needs
             party = CONDITION_PARTY.search(c.text)
-            if party and party.group(1) not in STOP_PARTY:
+            if party and party.group(1) not in STOP_PARTY and c.text.count(party.group(1)) == 1:
                 stem = c.text[:party.start(1)] + "____" + c.text[party.end(1):]
                 items.append(Item("cloze", self._t(f"填空：{stem}", f"Fill in the blank: “{stem}”"), [], [party.group(1)],
                                   "", Source.of(c.unit), kind="term", ruling=[c.text]))
@@ -459,11 +472,22 @@ def make_quiz(units: list[Unit], n: int, types: tuple[str, ...] = TYPES, seed: i
     # round-robin over (type, document) so that every type and document is represented
     order = sorted(pools)
     rng.shuffle(order)
+    # one item per rule while there are rules left: a second item on the same clause tests the same fact
     items: list[Item] = []
-    while len(items) < n:
-        for key in order:
-            if pools[key] and len(items) < n:
-                items.append(pools[key].pop())
+    used: set[str] = set()
+    for fresh_only in (True, False):
+        progress = True
+        while len(items) < n and progress:
+            progress = False
+            for key in order:
+                pool = pools[key]
+                pick = next((i for i in range(len(pool) - 1, -1, -1)
+                             if not fresh_only or not used & {norm(r) for r in pool[i].ruling}), None)
+                if pick is not None and len(items) < n:
+                    item = pool.pop(pick)
+                    used |= {norm(r) for r in item.ruling}
+                    items.append(item)
+                    progress = True
     return Quiz(items, dropped, duplicates)
 
 

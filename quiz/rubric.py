@@ -199,6 +199,9 @@ def problems(item, units: Iterable[Unit] | Corpus) -> list[str]:
         quoted = re.search(r"“(.+)”", item.stem.split("includes")[-1], re.DOTALL)
         if quoted and norm(quoted.group(1)) not in corpus.doc_text[doc]:
             out.append(f"options: the duty in the statement is not from {doc}")
+    # 4b. a blank whose answer stands elsewhere in the stem is given away
+    if item.type == "cloze" and any(a and a in item.stem for a in item.answer):
+        out.append("cloze: the answer already stands in the stem")
     # 5. a flipped statement stays plausible
     if absurd_flip(item, corpus):
         out.append("flip: the opposite of an unconditional rule (nobody would believe it)")
