@@ -40,7 +40,7 @@ PUNCT = re.compile(r"[\s,，。；;：:、!！?？“”\"'（）()《》]")
 ACTOR = re.compile(r"(人员|员工|活动方|商家|商户|经纪人|客户经理|主持人|营业部|机构|个人)$")
 NEXT_DUTY = re.compile(r"[,，](?=及时|保持|爱护|合理|注意|应|要|须|并且|同时|如)")
 # the party a condition names: 未经公司允许 / 经营业部审核后方可 / 须报市场部经理审批
-CONDITION_PARTY = re.compile(r"(?:未经|须经|需经|经过|经|报)([^，,。；;、]{2,8}?)(?:允许|批准|许可|审核|同意|审批)")
+CONDITION_PARTY = re.compile(r"(?:未经过?|须经过?|需经过?|经过?|报)([^，,。；;、]{2,8}?)(?:允许|批准|许可|审核|同意|审批)")
 STOP_PARTY = {"相关", "有关"}
 STOP = set("营销 人员 营销人员 客户 公司 进行 相关 有关 工作 负责 以及 或者 及 与 和 的 等 在 对 为 并 其 该".split())
 
@@ -365,6 +365,9 @@ class Generator:
             party = CONDITION_PARTY.search(c.text)
             if party and party.group(1) not in STOP_PARTY and c.text.count(party.group(1)) == 1:
                 stem = c.text[:party.start(1)] + "____" + c.text[party.end(1):]
+                whose = topic(c.unit) if re.search(r"职责|权力", " ".join(c.unit.path)) else ""
+                if whose:  # a duty of a role's list: name the role, or the approver cannot be told
+                    stem = f"（{whose}）{stem}"
                 items.append(Item("cloze", self._t(f"填空：{stem}", f"Fill in the blank: “{stem}”"), [], [party.group(1)],
                                   "", Source.of(c.unit), kind="term", ruling=[c.text]))
         return items
@@ -404,6 +407,7 @@ class Generator:
                     return f"{item.type}: a distractor is also a duty of this role"
         elif item.type == "cloze":
             blank = re.sub(r"^(填空：|Fill in the blank: “)", "", item.stem).rstrip("”")
+            blank = re.sub(r"^（[^）]*）", "", blank)  # the role a duty belongs to, named before it
             if "____" not in blank or norm(blank.replace("____", item.answer[0], 1)) not in src:
                 return "cloze: the filled-in text is not in the source"
         return None
