@@ -176,8 +176,8 @@ class IndexStore:
     def add_lexical(self) -> bool:
         """Save the BM25 indexes into the current build if it has none (a build made before they were
         saved): `python app.py index` on an unchanged corpus does this instead of nothing. True if written."""
-        build = self.current_dir()
-        if build is None:
+        build, meta = self.current_dir(), self.current_meta()
+        if build is None or (meta and lexical.saved(build, meta.get("units"))):
             return False
         rows = json.loads((build / "units.json").read_text(encoding="utf-8"))
         if lexical.saved(build, len(rows)):
