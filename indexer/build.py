@@ -125,6 +125,8 @@ def build_index(settings: Settings, force: bool = False, progress: bool | Progre
         problem = store.damage(store.current_dir()) if hasattr(store, "damage") else ""
         if not problem:
             report.skipped = True
+            if hasattr(store, "add_lexical") and store.add_lexical():
+                report.warnings.append("the current build had no saved BM25 indexes; they were added")
             return report
         report.warnings.append(f"the current build was damaged ({problem}); rebuilt")
 

@@ -3,6 +3,7 @@
     data/index/builds/<build-id>/chroma/      embedded Chroma, one collection per embedder
     data/index/builds/<build-id>/units.json   every unit with its metadata and lexical tokens
     data/index/builds/<build-id>/meta.json    documents, versions, warnings, fingerprint
+    data/index/builds/<build-id>/lexical/     the BM25 indexes (bm25s, indexer/lexical.py), lexical.json last
     data/index/CURRENT                        the build id that serves
 
 A build is written in full before CURRENT moves to it, so a build that fails half way leaves the
@@ -10,7 +11,8 @@ previous index serving; readers never see a half-written index.
 
 With CHROMA_HOST set, ServerIndexStore keeps the same things in a Chroma server instead (one
 collection per build and embedder, the units in their metadata, the pointer in the metadata of a
-small "policyqa-current" collection), so that several app instances share one index.
+small "policyqa-current" collection), so that several app instances share one index. The BM25
+indexes are not kept there: each instance builds them in memory when it opens the index.
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from indexer import lexical
 from indexer.parse import Unit
 
 COLLECTION_PREFIX = "units-"
@@ -49,12 +52,30 @@ class Index:
     units: list[Unit]
     tokens: list[list[str]]
     collection_of: Callable[[str], object]  # embedder name → its Chroma collection in this build
+    build_dir: Path | None = None  # the build folder, where its saved BM25 indexes are (None: a Chroma server)
 
     def __post_init__(self) -> None:
         self.by_id = {u.id: u for u in self.units}
         self.position = {u.id: i for i, u in enumerate(self.units)}
         self._collections: dict[str, object] = {}
         self._vectors: dict[str, np.ndarray] = {}
+        self._lexical: dict | None = None
+        self.lexical_source = ""  # "saved" or "built": how lexical() got them
+
+    def lexical(self) -> dict:
+        """The BM25 indexes by field (indexer/lexical.py): the build's saved ones, memory-mapped, or, for
+        a build without them (made before they were saved, or damaged, or in a Chroma server), built in
+        memory from the units, once per Index."""
+        if self._lexical is None:
+            if self.build_dir is not None and lexical.saved(self.build_dir, len(self.units)):
+                try:
+                    self._lexical, self.lexical_source = lexical.load_all(self.build_dir), "saved"
+                except Exception as exc:  # noqa: BLE001 (a damaged file: rebuild rather than fail)
+                    self.meta.setdefault("warnings", []).append(f"the saved BM25 indexes could not be read "
+                                                                f"({_described(exc)}); built in memory")
+            if self._lexical is None:
+                self._lexical, self.lexical_source = lexical.build_all(self.units, self.tokens), "built"
+        return self._lexical
 
     def collection(self, embedder: str):
         if embedder not in self._collections:
@@ -145,9 +166,23 @@ class IndexStore:
             meta["warnings"] = problems + list(meta.get("warnings", []))
             units = [Unit(**{k: v for k, v in row.items() if k != "tokens"}) for row in rows]
             return Index(build.name, meta, units, [row["tokens"] for row in rows],
-                         lambda name, build=build: _client(build / "chroma").get_collection(COLLECTION_PREFIX + name))
+                         lambda name, build=build: _client(build / "chroma").get_collection(COLLECTION_PREFIX + name),
+                         build_dir=build)
         raise IndexMissing(f"the index in {self.index_dir} is damaged ({'; '.join(problems)}); "
                            f"run `python app.py index --force`")
+
+    def add_lexical(self) -> bool:
+        """Save the BM25 indexes into the current build if it has none (a build made before they were
+        saved): `python app.py index` on an unchanged corpus does this instead of nothing. True if written."""
+        build, meta = self.current_dir(), self.current_meta()
+        if build is None or (meta and lexical.saved(build, meta.get("units"))):
+            return False
+        rows = json.loads((build / "units.json").read_text(encoding="utf-8"))
+        if lexical.saved(build, len(rows)):
+            return False
+        units = [Unit(**{k: v for k, v in row.items() if k != "tokens"}) for row in rows]
+        lexical.save_all(build, lexical.build_all(units, [row["tokens"] for row in rows]))
+        return True
 
     def write_build(self, units: list[Unit], tokens: list[list[str]], vectors: dict[str, np.ndarray], meta: dict) -> str:
         """Write a complete build into a fresh folder and publish it; on any error nothing changes."""
@@ -173,6 +208,7 @@ class IndexStore:
                     )
             rows = [u.to_dict() | {"tokens": t} for u, t in zip(units, tokens)]
             (build / "units.json").write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+            lexical.save_all(build, lexical.build_all(units, tokens))
             meta = meta | {"build_id": build_id, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
             (build / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
             del client
@@ -203,7 +239,11 @@ def new_build_id() -> str:
 
 
 class ServerIndexStore:
-    """The index in a Chroma server (CHROMA_HOST), shared by every app instance pointing at it."""
+    """The index in a Chroma server (CHROMA_HOST), shared by every app instance pointing at it.
+
+    There is no local build folder, so the BM25 indexes are not saved: ``Index.lexical`` builds them
+    in memory from the units the first time a Retriever opens the index (about as long as rank_bm25's
+    start-up was: 4–5 s at 3,734 units; docs/stack.md has the figures)."""
 
     POINTER = "policyqa-current"
 

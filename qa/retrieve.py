@@ -21,9 +21,10 @@ import numpy as np
 
 from indexer.bridge import build_bridge, translate
 from indexer.embed import Embedder
+from indexer.lexical import bigrams
 from indexer.parse import Unit
 from indexer.store import Index
-from indexer.tokenize import to_simplified, tokens
+from indexer.tokenize import tokens
 from qa.intent import Intent, classify, expand, language_of
 from qa.language import DUTY, PERMISSION, PROHIBITION
 
@@ -88,12 +89,6 @@ def focus(question: str) -> str:
     return stripped or question
 
 
-def bigrams(text: str) -> list[str]:
-    """Overlapping character pairs of the Chinese in a text (traditional folded to simplified)."""
-    han = "".join(re.findall(r"[\u4e00-\u9fff]+", to_simplified(text)))
-    return [han[i:i + 2] for i in range(len(han) - 1)]
-
-
 def _z(scores: dict[str, float]) -> dict[str, float]:
     if not scores:
         return {}
@@ -104,16 +99,12 @@ def _z(scores: dict[str, float]) -> dict[str, float]:
 
 class Retriever:
     def __init__(self, index: Index, embedders: dict[str, Embedder], weights: Weights | None = None) -> None:
-        from rank_bm25 import BM25Okapi
-
         self.index = index
         self.embedders = embedders
         self.weights = weights or Weights()
-        self._lexical = {
-            "bm25": (BM25Okapi(index.tokens), tokens),
-            "bigram": (BM25Okapi([bigrams(u.text) for u in index.units]), bigrams),
-            "heading": (BM25Okapi([tokens(" ".join(u.context())) or ["_"] for u in index.units]), tokens),
-        }
+        lexical = index.lexical()  # bm25s, saved with the build (indexer/lexical.py); same scores as BM25Okapi
+        self._lexical = {"bm25": (lexical["bm25"], tokens), "bigram": (lexical["bigram"], bigrams),
+                         "heading": (lexical["heading"], tokens)}
         self.frequency = Counter(t for unit_tokens in index.tokens for t in set(unit_tokens))  # units per word
         self.bridge = build_bridge(set(self.frequency), self.frequency, len(index.units))
 
@@ -153,7 +144,7 @@ class Retriever:
                 out[name] = self.index.dense_search(name, vector, self.weights.candidates)
         for name, (bm25, tokenize) in self._lexical.items():
             if coefficients[name] > 0:
-                scores = bm25.get_scores(tokenize(text))
+                scores = bm25.scores(tokenize(text))
                 top = np.argsort(-scores, kind="stable")[: self.weights.candidates]
                 out[name] = {self.index.units[i].id: float(scores[i]) for i in top if scores[i] > 0}
         return out

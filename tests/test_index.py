@@ -149,3 +149,61 @@ def test_a_damaged_build_is_not_served_and_index_rebuilds_it(private_settings):
         store.open()
     build_index(settings)  # whole again for the tests after this one
     assert store.damage(store.current_dir()) == ""
+
+
+def test_bm25_indexes_are_saved_with_the_build_and_rebuilt_for_an_older_build(private_settings):
+    """The three BM25 fields are written at index time and memory-mapped at open; a build without them
+    (made before they were saved) opens with them built in memory, and `index` adds the files to it."""
+    import shutil
+
+    import numpy as np
+
+    from indexer import lexical
+    from qa.retrieve import Retriever
+
+    settings = private_settings
+    build_index(settings, force=True)
+    store = IndexStore(settings.index_dir)
+    build = store.current_dir()
+    assert (build / lexical.MARKER).exists() and sorted(p.name for p in (build / "lexical").iterdir()) == sorted(lexical.FIELDS)
+    saved = store.open()
+    question = "我可以收客户送的礼品吗"
+    scores = {name: bm25.scores(tokenize(question)) for name, (bm25, tokenize) in Retriever(saved, {})._lexical.items()}
+    assert saved.lexical_source == "saved" and scores["bm25"].max() > 0 and scores["bigram"].max() > 0
+
+    (build / lexical.MARKER).unlink()
+    shutil.rmtree(build / "lexical")  # as a build made before the indexes were saved
+    older = store.open()
+    rebuilt = Retriever(older, {})
+    assert older.lexical_source == "built"
+    for name, (bm25, tokenize) in rebuilt._lexical.items():
+        assert np.allclose(bm25.scores(tokenize(question)), scores[name])
+    report = build_index(settings)
+    assert report.skipped and any("BM25" in w for w in report.warnings) and lexical.saved(build, len(older.units))
+    again = store.open()
+    again.lexical()
+    assert again.lexical_source == "saved"
+
+
+def test_bm25_scores_are_okapi_with_the_negative_idf_floor():
+    """BM25Okapi as rank_bm25 computed it (k1 1.5, b 0.75, a word in over half the documents floored at
+    0.25 × the average idf), worked by hand on three documents."""
+    import math
+
+    import numpy as np
+
+    from indexer.lexical import Lexical
+
+    corpus = [["礼品", "客户"], ["客户", "签字"], ["客户", "礼品", "礼品", "承诺"]]
+    n, avgdl, k1, b = 3, 8 / 3, 1.5, 0.75
+    idf = {w: math.log(n - df + 0.5) - math.log(df + 0.5) for w, df in {"礼品": 2, "客户": 3, "签字": 1, "承诺": 1}.items()}
+    floor = 0.25 * sum(idf.values()) / len(idf)
+    idf = {w: (floor if v < 0 else v) for w, v in idf.items()}
+
+    def okapi(doc, query):
+        return sum(idf[q] * doc.count(q) * (k1 + 1) / (doc.count(q) + k1 * (1 - b + b * len(doc) / avgdl))
+                   for q in query if q in idf)
+
+    index = Lexical.build(corpus)
+    for query in (["礼品"], ["客户"], ["客户", "礼品", "礼品"], ["签字", "未知"], []):
+        assert np.allclose(index.scores(query), [okapi(doc, query) for doc in corpus])
