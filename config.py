@@ -88,6 +88,12 @@ class Settings:
     login_max_delay: float = field(default_factory=lambda: float(_env("POLICYQA_LOGIN_MAX_DELAY", "300")))
     # Gradio's upload route: largest file accepted, and how often / how old temporary uploads are deleted.
     max_upload_bytes: int = field(default_factory=lambda: int(_env("POLICYQA_MAX_UPLOAD", str(20 * 1024 * 1024))))
+    # A .docx is a zip: its parts' declared sizes are checked before any is inflated (zip bombs), and a
+    # PDF's page count before its text is extracted (indexer/loaders.py).
+    max_unzipped_bytes: int = field(default_factory=lambda: int(_env("POLICYQA_MAX_UNZIPPED", str(100 * 1024 * 1024))))
+    max_zip_ratio: int = field(default_factory=lambda: int(_env("POLICYQA_MAX_ZIP_RATIO", "100")))  # per part
+    max_zip_parts: int = field(default_factory=lambda: int(_env("POLICYQA_MAX_ZIP_PARTS", "2000")))
+    max_pdf_pages: int = field(default_factory=lambda: int(_env("POLICYQA_MAX_PDF_PAGES", "2000")))
     # All uploads together are read at most this fast (Gradio parses them on the event loop).
     upload_bytes_per_second: int = field(default_factory=lambda: int(_env("POLICYQA_UPLOAD_RATE", str(4 * 1024 * 1024))))
     upload_cache_seconds: int = field(default_factory=lambda: int(_env("POLICYQA_UPLOAD_CACHE_SECONDS", "3600")))

@@ -9,12 +9,13 @@ import io
 from pathlib import Path
 
 SUPPORTED = (".txt", ".md", ".docx", ".pdf")
-MAX_BYTES = 20 * 1024 * 1024
-# A .docx is a zip: its members' uncompressed sizes are checked before any is inflated (zip bombs).
-MAX_UNZIPPED = 100 * 1024 * 1024
-MAX_RATIO = 100       # uncompressed / compressed, per member
-MAX_ENTRIES = 2_000
-MAX_PDF_PAGES = 2_000
+
+
+def _limits():
+    """The size limits (config.py: max_upload_bytes, max_unzipped_bytes, max_zip_ratio, max_zip_parts, max_pdf_pages)."""
+    from config import get_settings
+
+    return get_settings()
 
 
 class DocumentError(ValueError):
@@ -48,20 +49,21 @@ def check_zip(data: bytes, name: str) -> None:
     declared sizes are what python-docx's zipfile trusts too (it stops at the declared size)."""
     import zipfile
 
+    limits = _limits()
     try:
         members = zipfile.ZipFile(io.BytesIO(data)).infolist()
     except (zipfile.BadZipFile, ValueError) as exc:
         raise DocumentError(f"{name}: not a readable .docx file (not a zip archive)") from exc
-    if len(members) > MAX_ENTRIES:
-        raise DocumentError(f"{name}: the .docx holds {len(members)} parts (at most {MAX_ENTRIES})")
+    if len(members) > limits.max_zip_parts:
+        raise DocumentError(f"{name}: the .docx holds {len(members)} parts (at most {limits.max_zip_parts})")
     total = sum(m.file_size for m in members)
-    if total > MAX_UNZIPPED:
+    if total > limits.max_unzipped_bytes:
         raise DocumentError(f"{name}: the .docx unpacks to {total // (1024 * 1024)} MB "
-                            f"(at most {MAX_UNZIPPED // (1024 * 1024)} MB)")
+                            f"(at most {limits.max_unzipped_bytes // (1024 * 1024)} MB)")
     for m in members:
-        if m.file_size > 1024 * 1024 and m.file_size > MAX_RATIO * max(1, m.compress_size):
+        if m.file_size > 1024 * 1024 and m.file_size > limits.max_zip_ratio * max(1, m.compress_size):
             raise DocumentError(f"{name}: part {m.filename} is compressed {m.file_size // max(1, m.compress_size)}:1 "
-                                f"(a zip bomb?); at most {MAX_RATIO}:1")
+                                f"(a zip bomb?); at most {limits.max_zip_ratio}:1")
 
 
 def _docx_text(data: bytes, name: str) -> str:
@@ -83,16 +85,17 @@ def _pdf_text(data: bytes, name: str) -> str:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
+    most = _limits().max_pdf_pages
     try:
         reader = PdfReader(io.BytesIO(data))
         pages = len(reader.pages)
-        if pages <= MAX_PDF_PAGES:
+        if pages <= most:
             return "\n".join(page.extract_text() or "" for page in reader.pages)
     except DocumentError:
         raise
     except (PdfReadError, ValueError, KeyError) as exc:
         raise DocumentError(f"{name}: not a readable .pdf file ({exc})") from exc
-    raise DocumentError(f"{name}: the .pdf has {pages} pages (at most {MAX_PDF_PAGES})")
+    raise DocumentError(f"{name}: the .pdf has {pages} pages (at most {most})")
 
 
 def read_bytes(data: bytes, name: str) -> str:
@@ -100,8 +103,9 @@ def read_bytes(data: bytes, name: str) -> str:
     suffix = Path(name).suffix.lower()
     if suffix not in SUPPORTED:
         raise DocumentError(f"{name}: unsupported file type '{suffix or '(none)'}'; use one of {', '.join(SUPPORTED)}")
-    if len(data) > MAX_BYTES:
-        raise DocumentError(f"{name}: file is larger than {MAX_BYTES // (1024 * 1024)} MB")
+    most = _limits().max_upload_bytes
+    if len(data) > most:
+        raise DocumentError(f"{name}: file is larger than {most // (1024 * 1024)} MB")
     if suffix == ".docx":
         text = _docx_text(data, name)
     elif suffix == ".pdf":

@@ -243,3 +243,24 @@ def test_an_add_killed_with_sigkill_is_rolled_back_by_the_next_index(private_set
     assert "interrupted add of killed.txt was rolled back" in out.stdout + out.stderr
     assert not (corpus / "killed.txt").exists() and not (corpus / ".pending-add.json").exists()
     assert (corpus / "manifest.json").read_text(encoding="utf-8") == before
+
+
+def test_file_limits_come_from_the_configuration(tmp_path, monkeypatch):
+    """The .docx and .pdf limits are settings (config.py), not constants: an operator can tighten them."""
+    import docx
+
+    from indexer.loaders import DocumentError, read_bytes
+
+    path = tmp_path / "policy.docx"
+    document = docx.Document()
+    document.add_paragraph("第一条 员工不得收受客户财物。")
+    document.save(path)
+    data = path.read_bytes()
+    assert "不得收受" in read_bytes(data, "policy.docx")
+    monkeypatch.setenv("POLICYQA_MAX_ZIP_PARTS", "3")
+    with pytest.raises(DocumentError, match="at most 3"):
+        read_bytes(data, "policy.docx")
+    monkeypatch.setenv("POLICYQA_MAX_ZIP_PARTS", "2000")
+    monkeypatch.setenv("POLICYQA_MAX_UNZIPPED", "1000")
+    with pytest.raises(DocumentError, match="unpacks to"):
+        read_bytes(data, "policy.docx")
