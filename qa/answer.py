@@ -64,6 +64,12 @@ class Citation:
     score: float
     quote: str = ""  # the clause the answer rests on, verbatim from text (highlighted in the UI)
 
+    @classmethod
+    def of(cls, hit: Hit, quote: str = "") -> Citation:
+        """A retrieved unit as cited (answers and draft screens alike), with the clause it rests on."""
+        u = hit.unit
+        return cls(u.id, u.doc_id, u.doc_title, u.label, " > ".join(u.path), u.text, round(hit.score, 4), quote)
+
 
 @dataclass
 class Answer:
@@ -111,9 +117,7 @@ class Turn:
 
 
 def _citation(hit: Hit, question: str = "", verdict: str = "") -> Citation:
-    u = hit.unit
-    quote = key_clause(u.text, question, RULE_PATTERN.get(verdict)) if verdict else ""
-    return Citation(u.id, u.doc_id, u.doc_title, u.label, " > ".join(u.path), u.text, round(hit.score, 4), quote)
+    return Citation.of(hit, key_clause(hit.unit.text, question, RULE_PATTERN.get(verdict)) if verdict else "")
 
 
 class Assistant:

@@ -36,6 +36,11 @@ STATES_NUMBER = re.compile(r"\d|[一二三四五六七八九十两百千万]+(?:
 STATES_AMOUNT = re.compile(r"\d|[一二三四五六七八九十百千万两]+(?:元|块|个|次|%|倍)|百分")
 
 
+def conditional(clause: str) -> bool:
+    """The clause permits on a condition (未经…不得, 经…批准后方可, …后方可) rather than forbidding outright."""
+    return bool(UNLESS.search(clause) or ONLY_AFTER.search(clause) or CONDITIONAL.search(clause))
+
+
 def forbids(clause: str) -> bool:
     """The clause forbids, or permits only after a condition (未经…不得, 经…批准后方可, …后方可)."""
     return bool(PROHIBITION.search(clause) or ONLY_AFTER.search(clause) or CONDITIONAL.search(clause))

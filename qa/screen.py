@@ -2,15 +2,16 @@
 
 Each sentence is retrieved like a question ("may I write this?"), with the same retriever and the
 same policy-language patterns as answers (qa/language.py). Among its best units, only those that
-forbid something or set a condition can be breached; a small logistic model over how well the
-sentence matches such a rule (dense similarity, the fused retrieval score, the share of the
-sentence's telling words the ruling clause uses, whether the sentence itself negates) decides
-whether it is flagged. It is fitted by `python -m eval.fit_screen` on the dev drafts only; its
-features are read off the live index, so it carries to documents added later.
+forbid, set a condition or require a step can be breached; a small logistic model over how well the
+sentence matches such a rule (coverage, dense and bigram similarity, the fused retrieval score, the
+share of the sentence's telling words the ruling clause uses) and over the sentence itself (length,
+language, negation) decides whether it is flagged. It is fitted by `python -m eval.fit_screen` on the
+dev drafts only; its features are read off the live index, so it carries to documents added later.
 
-A flagged sentence is a `breach` when the rule forbids outright, a `risk` when the rule permits only
-on a condition (经…批准后方可, 未经…不得) that the draft cannot show is met. The advice quotes or
-names the article's own words, never a rule of its own.
+A flagged sentence is a `breach` when the rule forbids outright; a `risk` when the rule permits only
+on a condition (经…批准后方可, 未经…不得) or requires a step the draft cannot show was taken, or when
+the model is not sure (it says so and shows the candidates). The advice quotes or names the
+article's own words, never a rule of its own. Method and figures: docs/screen.md.
 """
 from __future__ import annotations
 
@@ -21,12 +22,15 @@ from dataclasses import asdict, dataclass
 
 from indexer.parse import Unit
 from indexer.tokenize import tokens
+from qa.coverage import logistic
 from qa.intent import NEGATED, Intent, language_of
-from qa.language import CONDITIONAL, DUTY, ONLY_AFTER, PROHIBITION, UNLESS, forbids
+from qa.language import DUTY, PROHIBITION, conditional, forbids
 from qa.retrieve import Hit, Retrieval
-from qa.verdict import condition, key_clause
+from qa.verdict import condition, key_clause, overlap
 
 LABELS = ("ok", "risk", "breach")  # worst last
+LABEL_ZH = {"ok": "通过", "risk": "有风险", "breach": "违规"}  # the labels in words, wherever they are shown
+LABEL_EN = {"ok": "clean", "risk": "risk", "breach": "breach"}
 UNSURE_ZH = "不能确定是否违规，可能涉及以下条款，请核对："
 UNSURE_EN = "Not sure this breaches a rule; these articles may apply, check:"
 MAX_DRAFT_CHARS = 20_000  # a long flyer is a few thousand characters; more is not a draft
@@ -83,11 +87,6 @@ def rule_clause(unit: Unit, sentence: str) -> str:
     return ""
 
 
-def conditional(clause: str) -> bool:
-    """The rule permits on a condition (approval first) rather than forbidding outright."""
-    return bool(UNLESS.search(clause) or ONLY_AFTER.search(clause) or CONDITIONAL.search(clause))
-
-
 def _words(text: str) -> set[str]:
     return {t for t in tokens(text) if len(t) >= 2}
 
@@ -106,8 +105,7 @@ class ScreenModel:
     review: float = 0.525
 
     def probability(self, values: list[float]) -> float:
-        z = self.bias + sum(w * (x - m) / s for w, x, m, s in zip(self.weights, values, self.mean, self.scale))
-        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+        return logistic(values, self.mean, self.scale, self.weights, self.bias)
 
 
 def features(retrieval: Retrieval, hit: Hit, clause: str, terms: set[str]) -> list[float]:
@@ -123,8 +121,7 @@ def features(retrieval: Retrieval, hit: Hit, clause: str, terms: set[str]) -> li
         scores = retrieval.scores.get(name, {})
         return scores.get(uid, min(scores.values(), default=0.0))
 
-    used = terms & _words(clause + " " + " ".join(hit.unit.context(1)))
-    share = len(used) / len(terms) if terms else 0.0
+    share = overlap(terms, clause + " " + " ".join(hit.unit.context(1))) / len(terms) if terms else 0.0
     return [retrieval.coverage, raw("e5"), raw("use"), min(raw("bigram"), 40.0) / 40.0, hit.score, share,
             math.log(1 + len(retrieval.question)), float(retrieval.intent.language == "en"),
             float(bool(NEGATED.search(retrieval.question))), float(forbids(clause))]
@@ -151,9 +148,6 @@ class ScreenedSentence:
     advice: str
     probability: float = 0.0
     sure: bool = True  # False: a risk only because the screen cannot rule it out (advice says so)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 @dataclass
@@ -184,16 +178,15 @@ class Screen:
         """The report a supervisor attaches to an approval: summary, then each sentence and its finding."""
         zh = self.language == "zh"
         s = self.summary()
-        name = {"ok": ("通过", "clean"), "risk": ("有风险", "risk"), "breach": ("违规", "breach")}
+        name = LABEL_ZH if zh else LABEL_EN
         lines = [("# 文稿检查报告" if zh else "# Draft screening report"), ""]
         lines.append(f"{'句数' if zh else 'Sentences'}: {s['sentences']} · {'标记' if zh else 'flagged'}: {s['flagged']}"
-                     f" · {'结论' if zh else 'worst'}: {name[s['worst']][0 if zh else 1]}")
+                     f" · {'结论' if zh else 'worst'}: {name[s['worst']]}")
         if self.id:
             lines.append(f"{'审计编号' if zh else 'Audit id'}: {self.id}")
         lines.append("")
         for n, sent in enumerate(self.sentences, 1):
-            mark = name[sent.label][0 if zh else 1]
-            lines.append(f"{n}. [{mark}] {sent.text}")
+            lines.append(f"{n}. [{name[sent.label]}] {sent.text}")
             if sent.label != "ok":
                 if sent.trigger:
                     lines.append(f"   - {'触发词' if zh else 'Trigger'}: {'、'.join(sent.trigger) if zh else ', '.join(sent.trigger)}")
@@ -276,8 +269,7 @@ class Screener:
         (hit, clause), cited = found.rules[0], found.rules[:MAX_CITED]
         sure = found.probability >= self.model.threshold
         label = "risk" if conditional(clause) or not forbids(clause) or not sure else "breach"
-        citations = [Citation(h.unit.id, h.unit.doc_id, h.unit.doc_title, h.unit.label, " > ".join(h.unit.path),
-                              h.unit.text, round(h.score, 4), c) for h, c in cited]
+        citations = [Citation.of(h, c) for h, c in cited]
         said = advice(label, hit.unit, clause, language_of(sentence))
         if not sure:
             said = (UNSURE_ZH if language_of(sentence) == "zh" else UNSURE_EN) + " " + said

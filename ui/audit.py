@@ -8,6 +8,7 @@ from dataclasses import asdict
 import gradio as gr
 
 from audit.log import REVIEW_STATUSES, Filters, evidence, export_lines, stream_export
+from qa.screen import LABEL_ZH as SCREEN_LABEL  # a screen's labels, in words
 from qa.screen import LABELS
 from qa.verdict import VERDICTS
 from service import Service
@@ -21,7 +22,6 @@ TABLE_ROWS = 500  # rows shown in the results table; the count and the exports c
 STATUS_LABEL = {"correct": "正确", "incorrect": "错误", "follow_up": "需跟进", "unreviewed": "未审核"}
 KIND_LABEL = {"answer": "问答", "screen": "文稿检查"}
 KINDS = [("全部", ""), ("问答", "answer"), ("文稿检查", "screen")]
-SCREEN_LABEL = {"ok": "通过", "risk": "有风险", "breach": "违规"}  # a screen's worst sentence, in words
 DRAFT_SHOWN = 80  # characters of a draft shown in the results table
 # the right verdict a review may give: an answer's verdicts, or a screen's labels
 ANSWER_VERDICTS = [("", "")] + [(v, v) for v in VERDICTS]

@@ -13,12 +13,12 @@ from pathlib import Path
 import gradio as gr
 
 from indexer.loaders import DocumentError, read_document
+from qa.screen import LABEL_ZH as LABEL
 from qa.screen import Screen, ScreenedSentence, ScreenError
 from service import Service
 from ui.chat import ChatTab
 from ui.common import Guard, download, esc
 
-LABEL = {"ok": "通过", "risk": "有风险", "breach": "违规"}
 FILE_TYPES = [".txt", ".md", ".docx"]
 EXAMPLE = ("王总您好！下周六上午十点，我们在公司三楼会议室举办投资策略交流会。"
            "本产品保证年化收益12%，稳赚不赔。欢迎您届时光临。")
