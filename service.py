@@ -72,7 +72,6 @@ class Service:
         outcome = self._chain(assistant).invoke({"question": question, "previous": previous})
         answer = outcome.answer
         answer.latency_ms = round((time.perf_counter() - started) * 1000, 1)
-        meta = assistant.index.meta
         settings = {"weights": asdict(assistant.retriever.weights), "top_k": self.settings.top_k,
                     "embedders": list(assistant.retriever.embedders),
                     "confidence": answer.confidence, "confident": answer.confident}
@@ -80,7 +79,7 @@ class Service:
             settings |= {"prompts": self.llm.prompts.version, "llm_fallback": outcome.fallback}
         answer.id = self.audit.record(
             answer, user=user, channel=channel, answerer=outcome.answerer, settings=settings,
-            index_version=f"{meta.get('fingerprint', '')}/{meta.get('build_id', '')}",
+            index_version=_index_version(assistant),
         )
         return answer
 
@@ -91,10 +90,8 @@ class Service:
         if self._screener is None or self._screener.assistant is not assistant:
             self._screener = Screener(assistant)
         screen = self._screener.screen(draft)
-        meta = assistant.index.meta
-        screen.id = self.audit.record_screen(
-            screen, user=user, channel=channel, settings={"model": asdict(self._screener.model)},
-            index_version=f"{meta.get('fingerprint', '')}/{meta.get('build_id', '')}")
+        screen.id = self.audit.record_screen(screen, user=user, channel=channel, index_version=_index_version(assistant),
+                                             settings={"model": asdict(self._screener.model)})
         return screen
 
     def _chain(self, assistant: Assistant):
@@ -207,3 +204,9 @@ class Service:
     def kb_changes(self, limit: int | None = None) -> list[dict]:
         """Knowledge-base changes, newest first (for supervisors)."""
         return self.audit.kb_changes(limit)
+
+
+def _index_version(assistant: Assistant) -> str:
+    """What an audit row names as the index an answer or screen came from: fingerprint/build."""
+    meta = assistant.index.meta
+    return f"{meta.get('fingerprint', '')}/{meta.get('build_id', '')}"

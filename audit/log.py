@@ -159,14 +159,9 @@ class AuditLog:
     def record(self, answer, *, user: str, channel: str, index_version: str, answerer: str, settings: dict) -> str:
         """Store one answer (a qa.answer.Answer) and return its id."""
         answer_id = str(uuid.uuid4())
-
-        def cite(cs) -> str:
-            return json.dumps([{"id": c.id, "doc_id": c.doc_id, "label": c.label, "score": c.score,
-                                "text": c.text, "sha256": text_hash(c.text)} for c in cs], ensure_ascii=False)
-
         row = dict(id=answer_id, created=_now(), user=user, channel=channel, question=answer.question,
                    resolved=answer.resolved or answer.question, answer=answer.answer, verdict=answer.verdict,
-                   citations=cite(answer.citations), related=cite(answer.related), index_version=index_version,
+                   citations=_cited(answer.citations), related=_cited(answer.related), index_version=index_version,
                    answerer=answerer, settings=json.dumps(settings, ensure_ascii=False), latency_ms=answer.latency_ms)
         with self.engine.begin() as conn:
             conn.execute(insert(answers).values(**row))
@@ -176,10 +171,7 @@ class AuditLog:
         """Store one draft screen (a qa.screen.Screen): the draft, each sentence's finding, and the
         evidence of every flag as the broker saw it. Reviewed, exported and counted like an answer."""
         screen_id = str(uuid.uuid4())
-        cited = {c.id: c for s in screen.sentences for c in s.citations}
-        citations = json.dumps([{"id": c.id, "doc_id": c.doc_id, "label": c.label, "score": c.score,
-                                 "text": c.text, "sha256": text_hash(c.text)} for c in cited.values()],
-                               ensure_ascii=False)
+        citations = _cited({c.id: c for s in screen.sentences for c in s.citations}.values())
         sentences = [{"text": s.text, "label": s.label, "trigger": s.trigger, "advice": s.advice,
                       "probability": s.probability, "citations": [c.id for c in s.citations],
                       "quotes": [c.quote for c in s.citations]} for s in screen.sentences]
@@ -501,6 +493,12 @@ def _latest_status():
     newest = (select(func.max(later.c.id)).where(later.c.answer_id == answers.c.id)
               .correlate(answers).scalar_subquery())
     return select(reviews.c.status).where(reviews.c.id == newest).correlate(answers).scalar_subquery()
+
+
+def _cited(citations: Iterable) -> str:
+    """Citations (qa.answer.Citation) as an audit row keeps them: the unit's text as shown, and its hash."""
+    return json.dumps([{"id": c.id, "doc_id": c.doc_id, "label": c.label, "score": c.score,
+                        "text": c.text, "sha256": text_hash(c.text)} for c in citations], ensure_ascii=False)
 
 
 def text_hash(text: str) -> str:
