@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from eval.runner import EVAL_DIR, resolve
+from qa.screen import LABELS
 
 DRAFT_SETS = EVAL_DIR / "drafts.json"
 OPEN = ("dev-drafts", "added-drafts")
@@ -111,7 +112,7 @@ def score(row: dict, split: str, screen, index) -> DraftOutcome:
         over = [s for s in found if s.start < g["end"] and g["start"] < s.end]
         flagged = [s for s in over if s.label != "ok"]
         cited = [c.id for s in flagged for c in s.citations]
-        label = max((s.label for s in over), key=("ok", "risk", "breach").index, default="ok")
+        label = max((s.label for s in over), key=LABELS.index, default="ok")
         outs.append(SentenceOutcome(row["id"], split, row["lang"], g["label"], bool(flagged), label,
                                     bool(set(cited) & set(g["gold"])), g["gold"], cited, g["text"],
                                     max((s.probability for s in over), default=0.0)))

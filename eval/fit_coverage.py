@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 import config
+from eval.logistic import fit_logistic
 from eval.runner import dev_rows
 from qa.answer import Assistant
 from qa.coverage import Coverage, answers_quantity, features
@@ -34,15 +35,7 @@ def measure(retriever: Retriever, rows: list[dict]) -> tuple[np.ndarray, np.ndar
 def fit(values: np.ndarray, gate: np.ndarray, y: np.ndarray, verbose: bool = False) -> Coverage:
     """Logistic regression (L2 0.01), and the threshold that refuses the most out-of-scope questions
     while refusing at most 5% of the in-scope ones."""
-    mean, scale = values.mean(0), values.std(0)
-    scale[scale == 0] = 1.0
-    z = np.c_[(values - mean) / scale, np.ones(len(values))]
-    w = np.zeros(z.shape[1])
-    sample_weight = np.where(y == 1, 1.0, OOS_WEIGHT)
-    for _ in range(5000):
-        p = 1 / (1 + np.exp(-z @ w))
-        w -= 0.5 * (z.T @ ((p - y) * sample_weight) / len(y) + 0.01 * w)
-    p = 1 / (1 + np.exp(-z @ w))
+    mean, scale, w, p = fit_logistic(values, y, np.where(y == 1, 1.0, OOS_WEIGHT))
     best = (0.5, -1.0)
     for threshold in np.arange(0.20, 0.71, 0.05):
         refused = (p < threshold) | ~gate

@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from eval.drafts import OPEN, draft_sets, gold_spans, load
+from eval.logistic import fit_logistic
 from qa.screen import ScreenModel, Screener
 
 TARGET_CLEAN = 0.85  # the flag threshold passes this share of the dev drafts' ok sentences
@@ -69,16 +70,8 @@ def fit(x: np.ndarray, y: np.ndarray, sample: np.ndarray, unfitted_bad: int = 0,
         verbose: bool = False) -> ScreenModel:
     """Logistic regression (L2 0.01, classes balanced by weight, MATCH weights non-negative) and the threshold for TARGET_CLEAN
     (an ok sentence passes when none of its candidate rules reaches it)."""
-    mean, scale = x.mean(0), x.std(0)
-    scale[scale == 0] = 1.0
-    z = np.c_[(x - mean) / scale, np.ones(len(x))]
-    w = np.zeros(z.shape[1])
     weight = sample * np.where(y == 1, sample[y == 0].sum() / max(sample[y == 1].sum(), 1), 1.0)
-    for _ in range(5000):
-        p = 1 / (1 + np.exp(-z @ w))
-        w -= 0.5 * (z.T @ ((p - y) * weight) / len(y) + 0.01 * w)
-        w[MATCH] = np.maximum(w[MATCH], 0.0)
-    p = 1 / (1 + np.exp(-z @ w))
+    mean, scale, w, p = fit_logistic(x, y, weight, nonnegative=MATCH)
     flagged = p[y == 1]
     # an ok sentence's negatives are consecutive and share the weight 1/n: its score is their maximum
     ok, i, negatives = [], 0, np.flatnonzero(y == 0)

@@ -89,6 +89,12 @@ def features(retriever: Retriever, retrieval: Retrieval) -> list[float]:
             retrieval.hits[0].score, english, length, english * raw.get("e5", 0.0), english * share]
 
 
+def logistic(values: list[float], mean, scale, weights, bias: float) -> float:
+    """A fitted logistic model's probability (eval/logistic.py fits them: this model and qa/screen.py's)."""
+    z = bias + sum(w * (x - m) / s for w, x, m, s in zip(weights, values, mean, scale))
+    return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+
 @dataclass(frozen=True)
 class Coverage:
     """The fitted model (values printed by eval/fit_coverage.py) and the decision threshold."""
@@ -100,8 +106,7 @@ class Coverage:
     threshold: float = 0.4  # chosen on dev: most out-of-scope refused with at most 5% false refusals
 
     def probability(self, values: list[float]) -> float:
-        z = self.bias + sum(w * (x - m) / s for w, x, m, s in zip(self.weights, values, self.mean, self.scale))
-        return 1.0 / (1.0 + math.exp(-z))
+        return logistic(values, self.mean, self.scale, self.weights, self.bias)
 
     def assess(self, retriever: Retriever, retrieval: Retrieval) -> float:
         """The probability that the policies cover the question (0 when nothing was found, or when a
