@@ -7,6 +7,7 @@ by `add` and kept in the build's metadata, so an admin decides which document is
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -38,27 +39,28 @@ def _actions(unit: Unit, modal: re.Pattern) -> set[str]:
     return words
 
 
-def _common_words(units: list[Unit], share: float = 0.03) -> set[str]:
+def _common_words(units: list[Unit], words: Callable[[Unit], list[str]], share: float = 0.03) -> set[str]:
     """Words in more than a few percent of all units (客户, 产品, 进行…): sharing them says nothing
     about two clauses being about the same action."""
     seen: dict[str, int] = {}
     for u in units:
-        for t in set(tokens(u.text)):
+        for t in set(words(u)):
             seen[t] = seen.get(t, 0) + 1
     limit = max(3, share * len(units))
     return {t for t, n in seen.items() if n > limit}
 
 
 def find_conflicts(units: list[Unit], vectors: np.ndarray, doc_id: str, *, min_similarity: float,
-                   min_shared: int) -> list[Conflict]:
+                   min_shared: int, words: Callable[[Unit], list[str]] | None = None) -> list[Conflict]:
     """Pairs (new permitting unit, other document's forbidding unit) about the same action: close in
-    the e5 space (vectors in the order of units, normalised) and sharing content words."""
+    the e5 space (vectors in the order of units, normalised) and sharing content words. ``words`` gives a
+    unit's text tokens (the build passes the ones it already has; default: tokenised here)."""
     new = [i for i, u in enumerate(units) if u.doc_id == doc_id and PERMITS.search(u.text) and not FORBIDS.search(u.text)]
     old = [i for i, u in enumerate(units) if u.doc_id != doc_id and FORBIDS.search(u.text)]
     if not new or not old:
         return []
     similarity = vectors[new] @ vectors[old].T
-    common = _common_words(units)
+    common = _common_words(units, words or (lambda u: tokens(u.text)))
     words = {i: _actions(units[i], PERMITS) - common for i in new} | {i: _actions(units[i], FORBIDS) - common for i in old}
     found = []
     for a, row in zip(new, similarity):

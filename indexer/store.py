@@ -1,13 +1,14 @@
 """The on-disk index: one folder per build, published by an atomic pointer swap.
 
-    data/index/builds/<build-id>/chroma/      embedded Chroma, one collection per embedder
+    data/index/builds/<build-id>/chroma/      embedded Chroma, one collection of ids and vectors per embedder
     data/index/builds/<build-id>/units.json   every unit with its metadata and lexical tokens
     data/index/builds/<build-id>/meta.json    documents, versions, warnings, fingerprint
     data/index/builds/<build-id>/lexical/     the BM25 indexes (bm25s, indexer/lexical.py), lexical.json last
     data/index/CURRENT                        the build id that serves
 
 A build is written in full before CURRENT moves to it, so a build that fails half way leaves the
-previous index serving; readers never see a half-written index.
+previous index serving; readers never see a half-written index. A build starts from a copy of the
+current one's Chroma folder and changes only the units that changed (IndexStore.write_build).
 
 With CHROMA_HOST set, ServerIndexStore keeps the same things in a Chroma server instead (one
 collection per build and embedder, the units in their metadata, the pointer in the metadata of a
@@ -31,6 +32,7 @@ from indexer import lexical
 from indexer.parse import Unit
 
 COLLECTION_PREFIX = "units-"
+BATCH = 1000  # ids per Chroma call
 
 
 def _client(path: Path):
@@ -164,7 +166,7 @@ class IndexStore:
                 problems.append(f"build {build.name} is damaged ({_described(exc)})")
                 continue
             meta["warnings"] = problems + list(meta.get("warnings", []))
-            units = [Unit(**{k: v for k, v in row.items() if k != "tokens"}) for row in rows]
+            units = [unit_of(row) for row in rows]
             return Index(build.name, meta, units, [row["tokens"] for row in rows],
                          lambda name, build=build: _client(build / "chroma").get_collection(COLLECTION_PREFIX + name),
                          build_dir=build)
@@ -180,36 +182,59 @@ class IndexStore:
         rows = json.loads((build / "units.json").read_text(encoding="utf-8"))
         if lexical.saved(build, len(rows)):
             return False
-        units = [Unit(**{k: v for k, v in row.items() if k != "tokens"}) for row in rows]
+        units = [unit_of(row) for row in rows]
         lexical.save_all(build, lexical.build_all(units, [row["tokens"] for row in rows]))
         return True
 
-    def write_build(self, units: list[Unit], tokens: list[list[str]], vectors: dict[str, np.ndarray], meta: dict) -> str:
-        """Write a complete build into a fresh folder and publish it; on any error nothing changes."""
+    def current_rows(self) -> list[dict]:
+        """The current build's unit rows (with their tokens and passage keys); [] if unreadable."""
+        build = self.current_dir()
+        try:
+            return json.loads((build / "units.json").read_text(encoding="utf-8")) if build else []
+        except (OSError, ValueError):
+            return []
+
+    def _base(self, embedders: list[str]) -> tuple[Path, dict[str, str]] | None:
+        """The current build, if a new one can start from a copy of its Chroma folder: whole, the same
+        models, and every unit's passage key recorded. Its unit id → passage key."""
+        build, meta = self.current_dir(), self.current_meta()
+        if build is None or meta is None or meta.get("embedders") != list(embedders) or self.damage(build):
+            return None
+        keys = {row["id"]: row.get("key") for row in self.current_rows()}
+        return (build, keys) if keys and all(keys.values()) else None
+
+    def write_build(self, units: list[Unit], tokens: list[list[str]], vectors: dict[str, np.ndarray], meta: dict,
+                    keys: list[str] | None = None, incremental: bool = True) -> str:
+        """Write a complete build into a fresh folder and publish it; on any error nothing changes.
+
+        ``keys`` name each unit's passage (a hash): with them, the new build starts from a copy of the
+        current build's Chroma folder and only adds the units whose passage is new and deletes the ones
+        gone, so adding one law to thousands of units writes that law's vectors, not all of them.
+        The collections hold ids and vectors only: the units themselves are in units.json."""
         self.builds.mkdir(parents=True, exist_ok=True)
         build_id = new_build_id()
         build = self.builds / build_id
+        base = self._base(list(vectors)) if incremental and keys else None
         try:
+            if base:
+                shutil.copytree(base[0] / "chroma", build / "chroma")
             client = _client(build / "chroma")
             for name, matrix in vectors.items():
-                collection = client.create_collection(
-                    COLLECTION_PREFIX + name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
-                )
-                for start in range(0, len(units), 1000):
-                    part = units[start:start + 1000]
-                    collection.add(
-                        ids=[u.id for u in part],
-                        embeddings=matrix[start:start + len(part)],
-                        documents=[u.text for u in part],
-                        metadatas=[{
-                            "doc_id": u.doc_id, "doc_title": u.doc_title, "label": u.label,
-                            "path": " > ".join(u.path), "kind": u.kind, "order": u.order,
-                        } for u in part],
-                    )
-            rows = [u.to_dict() | {"tokens": t} for u, t in zip(units, tokens)]
+                if base:
+                    collection = client.get_collection(COLLECTION_PREFIX + name)
+                    self._update(collection, units, matrix, keys, base[1])
+                else:
+                    collection = client.create_collection(
+                        COLLECTION_PREFIX + name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}})
+                    _add(collection, [u.id for u in units], matrix)
+                if collection.count() != len(units):
+                    raise RuntimeError(f"the {name} collection holds {collection.count()} vectors for {len(units)} units")
+            rows = [u.to_dict() | {"tokens": t} | ({"key": k} if keys else {})
+                    for u, t, k in zip(units, tokens, keys or [None] * len(units))]
             (build / "units.json").write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
             lexical.save_all(build, lexical.build_all(units, tokens))
-            meta = meta | {"build_id": build_id, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+            meta = meta | {"build_id": build_id, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                           "incremental_from": base[0].name if base else ""}
             (build / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
             del client
         except BaseException:
@@ -221,11 +246,31 @@ class IndexStore:
         self._prune(keep=build_id)
         return build_id
 
+    @staticmethod
+    def _update(collection, units: list[Unit], matrix: np.ndarray, keys: list[str], old: dict[str, str]) -> None:
+        """Bring a copied collection to these units: drop the ids gone or re-worded, add the new ones."""
+        new = dict(zip((u.id for u in units), keys))
+        stale = [uid for uid, key in old.items() if new.get(uid) != key]
+        for start in range(0, len(stale), BATCH):
+            collection.delete(ids=stale[start:start + BATCH])
+        fresh = [i for i, u in enumerate(units) if old.get(u.id) != keys[i]]
+        _add(collection, [units[i].id for i in fresh], matrix[fresh])
+
     def _prune(self, keep: str) -> None:
         builds = sorted(p for p in self.builds.iterdir() if p.is_dir())
         old = [p for p in builds if p.name != keep][: max(0, len(builds) - self.keep_builds)]
         for path in old:
             shutil.rmtree(path, ignore_errors=True)
+
+
+def unit_of(row: dict) -> Unit:
+    """A unit from its row in units.json (which also holds its tokens and passage key)."""
+    return Unit(**{k: v for k, v in row.items() if k in Unit.__dataclass_fields__})
+
+
+def _add(collection, ids: list[str], matrix: np.ndarray) -> None:
+    for start in range(0, len(ids), BATCH):
+        collection.add(ids=ids[start:start + BATCH], embeddings=matrix[start:start + BATCH])
 
 
 def _described(exc: Exception) -> str:
@@ -283,7 +328,12 @@ class ServerIndexStore:
         return Index(build_id, meta, units, [tokenize(" ".join(u.context(1) + [u.text])) for u in units],
                      lambda name: self.client.get_collection(self._name(build_id, name)))
 
-    def write_build(self, units: list[Unit], tokens: list[list[str]], vectors: dict[str, np.ndarray], meta: dict) -> str:
+    def current_rows(self) -> list[dict]:
+        """Nothing to reuse: a server build is written whole (its tokens are not kept in the server)."""
+        return []
+
+    def write_build(self, units: list[Unit], tokens: list[list[str]], vectors: dict[str, np.ndarray], meta: dict,
+                    keys: list[str] | None = None, incremental: bool = True) -> str:
         """Write every collection of the new build, then move the pointer; on any error drop them."""
         build_id = new_build_id()
         names = [self._name(build_id, name) for name in vectors]

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from indexer.build import add_document, build_index
+from indexer.build import add_document, build_index, remove_document
 from indexer.loaders import DocumentError
 from indexer.store import IndexStore
 
@@ -41,6 +41,37 @@ def test_added_document_is_indexed_incrementally_and_can_be_removed(private_sett
     assert not (settings.corpus_dir / "gifts.md").exists()
     index = IndexStore(settings.index_dir).open()
     assert "gifts:1." not in index.by_id and "p1:第二十五条" in index.by_id
+
+
+def test_an_add_writes_only_what_changed_and_serves_what_a_full_build_would(private_settings, tmp_path):
+    """Adding or re-wording a document starts from the current build's Chroma folder and changes only
+    its units; the vectors and tokens served are those a full rebuild gives."""
+    import numpy as np
+
+    settings = private_settings
+    build_index(settings)
+    store = IndexStore(settings.index_dir)
+    source = tmp_path / "charges.md"
+    source.write_text("# 收费办法\n1. 员工不得私下收取客户手续费。\n2. 宣传品可以免费发放。\n", encoding="utf-8")
+    first = store.current_id()
+    add_document(settings, source)
+    assert store.current_meta()["incremental_from"] == first
+    source.write_text("# 收费办法\n1. 员工不得私下收取客户手续费。\n2. 宣传品须经合规部批准后方可发放。\n", encoding="utf-8")
+    second = store.current_id()
+    add_document(settings, source, replace=True)
+    assert store.current_meta()["incremental_from"] == second
+    incremental = store.open()
+    assert "须经合规部批准" in incremental.by_id["charges:2."].text
+    build_index(settings, force=True)  # a full write: no copy, every unit tokenised again
+    full = store.open()
+    assert full.meta["incremental_from"] == ""
+    assert [u.id for u in incremental.units] == [u.id for u in full.units]
+    assert incremental.tokens == full.tokens
+    for name in settings.embedders:
+        assert incremental.collection(name).count() == len(full.units)
+        assert np.allclose(incremental.vectors(name), full.vectors(name), atol=1e-6)
+    remove_document(settings, "charges")  # the module's other tests expect the five documents
+    assert "charges:1." not in store.open().by_id and store.current_meta()["incremental_from"] == full.build_id
 
 
 def test_add_that_fails_while_indexing_changes_nothing(private_settings, tmp_path, monkeypatch):
