@@ -55,6 +55,7 @@ class Index:
     tokens: list[list[str]]
     collection_of: Callable[[str], object]  # embedder name → its Chroma collection in this build
     build_dir: Path | None = None  # the build folder, where its saved BM25 indexes are (None: a Chroma server)
+    exact_scan_max: int = 10_000  # units up to which dense search scans every vector (Settings.exact_scan_max)
 
     def __post_init__(self) -> None:
         self.by_id = {u.id: u for u in self.units}
@@ -95,17 +96,35 @@ class Index:
     def dense_search(self, embedder: str, query_vector: np.ndarray, n: int) -> dict[str, float]:
         """Cosine similarity of the n nearest units, by unit id.
 
-        An exact scan of the stored vectors rather than Chroma's approximate HNSW query: at this size
-        (hundreds to a few thousand units) it takes well under a millisecond, and HNSW returned slightly
-        different neighbours from one process to the next, so the same question could get two answers."""
+        Up to ``exact_scan_max`` units, an exact scan of the vectors, read once per process: well under a
+        millisecond at a few thousand units, and the same neighbours in every process. Past it, Chroma's
+        HNSW index answers (in the Chroma server with CHROMA_HOST), so no process reads every vector: at
+        50,000 units that read alone would take seconds at start-up. Below it, a Chroma server's HNSW
+        gave slightly different neighbours from run to run, and each query over HTTP cost ~60 ms.
+        """
+        if len(self.units) > self.exact_scan_max:
+            return self._nearest(embedder, np.asarray(query_vector, dtype=np.float32), n)
         scores = self.vectors(embedder) @ np.asarray(query_vector, dtype=np.float32)
         top = np.argsort(-scores, kind="stable")[:n]
         return {self.units[i].id: float(scores[i]) for i in top}
 
 
+    def _nearest(self, embedder: str, query: np.ndarray, n: int) -> dict[str, float]:
+        """HNSW's n nearest, scored and ordered as the exact scan would (the same dot product, ties in
+        unit order). Twice as many are fetched as are kept: HNSW's misses are at the tail, so the n kept
+        are the exact scan's (checked on the shipped and external indexes, tests/test_index.py)."""
+        found = self.collection(embedder).query(query_embeddings=[query], n_results=min(2 * n, len(self.units)),
+                                                include=["embeddings"])
+        ids = found["ids"][0]
+        scores = np.asarray(found["embeddings"][0], dtype=np.float32) @ query
+        order = sorted(range(len(ids)), key=lambda i: (-scores[i], self.position[ids[i]]))[:n]
+        return {ids[i]: float(scores[i]) for i in order}
+
+
 class IndexStore:
-    def __init__(self, index_dir: Path, keep_builds: int = 2) -> None:
+    def __init__(self, index_dir: Path, keep_builds: int = 2, exact_scan_max: int = 10_000) -> None:
         self.index_dir = Path(index_dir)
+        self.exact_scan_max = exact_scan_max
         self.builds = self.index_dir / "builds"
         self.keep_builds = keep_builds
 
@@ -169,7 +188,7 @@ class IndexStore:
             units = [unit_of(row) for row in rows]
             return Index(build.name, meta, units, [row["tokens"] for row in rows],
                          lambda name, build=build: _client(build / "chroma").get_collection(COLLECTION_PREFIX + name),
-                         build_dir=build)
+                         build_dir=build, exact_scan_max=self.exact_scan_max)
         raise IndexMissing(f"the index in {self.index_dir} is damaged ({'; '.join(problems)}); "
                            f"run `python app.py index --force`")
 
@@ -292,9 +311,10 @@ class ServerIndexStore:
 
     POINTER = "policyqa-current"
 
-    def __init__(self, host: str, port: int, keep_builds: int = 2) -> None:
+    def __init__(self, host: str, port: int, keep_builds: int = 2, exact_scan_max: int = 10_000) -> None:
         import chromadb
 
+        self.exact_scan_max = exact_scan_max
         self.client = chromadb.HttpClient(host=host, port=port, settings=chromadb.Settings(anonymized_telemetry=False))
         self.keep_builds = keep_builds
 
@@ -326,7 +346,8 @@ class ServerIndexStore:
                       text=text, kind=m["kind"], line=m["line"], order=m["order"], stub=m["stub"])
                  for uid, text, m in rows]
         return Index(build_id, meta, units, [tokenize(" ".join(u.context(1) + [u.text])) for u in units],
-                     lambda name: self.client.get_collection(self._name(build_id, name)))
+                     lambda name: self.client.get_collection(self._name(build_id, name)),
+                     exact_scan_max=self.exact_scan_max)
 
     def current_rows(self) -> list[dict]:
         """Nothing to reuse: a server build is written whole (its tokens are not kept in the server)."""
@@ -375,5 +396,6 @@ class ServerIndexStore:
 def open_store(settings) -> IndexStore | ServerIndexStore:
     """Where the index lives: a folder under the data dir, or a Chroma server when CHROMA_HOST is set."""
     if settings.chroma_host:
-        return ServerIndexStore(settings.chroma_host, settings.chroma_port, settings.keep_builds)
-    return IndexStore(settings.index_dir, settings.keep_builds)
+        return ServerIndexStore(settings.chroma_host, settings.chroma_port, settings.keep_builds,
+                                settings.exact_scan_max)
+    return IndexStore(settings.index_dir, settings.keep_builds, settings.exact_scan_max)

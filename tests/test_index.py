@@ -238,3 +238,19 @@ def test_bm25_scores_are_okapi_with_the_negative_idf_floor():
     index = Lexical.build(corpus)
     for query in (["礼品"], ["客户"], ["客户", "礼品", "礼品"], ["签字", "未知"], []):
         assert np.allclose(index.scores(query), [okapi(doc, query) for doc in corpus])
+
+
+def test_past_the_exact_scan_size_chroma_hnsw_finds_the_same_neighbours(assistant):
+    """Large indexes ask Chroma's HNSW index instead of reading every vector; on the real index both
+    give the same nearest units with the same cosine scores."""
+    from dataclasses import replace
+
+    index = assistant.index
+    ann = replace(index, exact_scan_max=0)
+    questions = ["我能以公司名义和客户签合同吗？", "Can I accept a gift from a client?", "外场活动要提前多少天申请？"]
+    for name, embedder in assistant.retriever.embedders.items():
+        for vector in embedder.embed_queries(questions):
+            exact, approximate = index.dense_search(name, vector, 10), ann.dense_search(name, vector, 10)
+            assert list(approximate) == list(exact)
+            assert all(abs(approximate[u] - exact[u]) < 1e-4 for u in exact)
+    assert ann._vectors == {}  # the HNSW path read no vectors
