@@ -24,6 +24,7 @@ PAGE_ROWS = 50  # rows per page of the results table; the count (SQL COUNT) and 
 SHORT_ID = 8  # characters of an id in the table's first column (the full id is the last)
 UNIT_SHOWN = 40  # characters of a unit's text in a candidate unit's label
 UNITS_FOUND = 20  # units a search for the right units adds to the candidates
+DATE_WIDTH = 220  # pixels a date picker needs for its text box and its calendar button
 HEADERS = ["编号", "时间", "用户", "渠道", "类型", "问题 / 文稿", "结论", "依据", "👍/👎", "审核", "ID"]
 STATUS_LABEL = {"correct": "正确", "incorrect": "错误", "follow_up": "需跟进", "unreviewed": "未审核"}
 KIND_LABEL = {"answer": "问答", "screen": "文稿检查"}
@@ -143,10 +144,12 @@ class AuditTab:
         return self._answer(row), gr.update(choices=ANSWER_VERDICTS, value=""), units
 
     def _candidates(self, row: dict | None, more: list[str] = ()) -> list[tuple[str, str]]:
-        """The units a review may tick: the row's citations and related units, then `more`
-        (ticked or found), each once, as long as the current index still holds it."""
+        """The units a review may tick: the row's citations and related units, the units its
+        latest review named, then `more` (ticked or found), each once, if the current index holds it."""
         by_id = self.service.assistant.index.by_id
-        ids = [c["id"] for c in (row or {}).get("citations", []) + (row or {}).get("related", [])] + list(more)
+        row = row or {}
+        reviewed = row["reviews"][-1]["right_units"] if row.get("reviews") else []
+        ids = [c["id"] for c in row.get("citations", []) + row.get("related", [])] + reviewed + list(more)
         return [unit_choice(by_id[u]) for u in dict.fromkeys(ids) if u in by_id]
 
     def find_units(self, answer_id: str, query: str, ticked: list[str] | None, request: gr.Request):
@@ -170,7 +173,8 @@ class AuditTab:
                          f"{esc(f['comment'])}")
         for r in row["reviews"]:
             lines.append(f"- 审核 {STATUS_LABEL[r['status']]} · {esc(r['reviewer'])} · {r['created'][:19]}："
-                         f"{esc(r['note'])} {esc(' '.join(r['right_units']))} {esc(r['right_verdict'])}")
+                         f"{esc(r['note'])} {esc(' '.join(r['right_units']))} "
+                         f"{esc(verdict_word(r['right_verdict'], row['kind']))}")
         return lines
 
     def _screen(self, row: dict) -> str:
@@ -346,10 +350,13 @@ class AuditTab:
     def build(self, demo: gr.Blocks) -> None:
         docs = [("全部", "")] + [(d["id"], d["id"]) for d in self.service.documents()]
         with gr.Row():
-            since = gr.DateTime(label="起始日期", include_time=False, type="string", elem_id="audit-since")
-            until = gr.DateTime(label="截止日期", include_time=False, type="string", elem_id="audit-until")
+            since = gr.DateTime(label="起始日期", include_time=False, type="string", min_width=DATE_WIDTH,
+                                elem_id="audit-since")
+            until = gr.DateTime(label="截止日期", include_time=False, type="string", min_width=DATE_WIDTH,
+                                elem_id="audit-until")
             user = gr.Textbox(label="用户", elem_id="audit-user")
             kind = gr.Dropdown(label="类型", choices=KINDS, value="", elem_id="audit-kind")
+        with gr.Row():
             verdict = gr.Dropdown(label="结论", choices=[("全部", "")] + [(VERDICT_ZH[v], v) for v in VERDICTS]
                                   + [(f"{SCREEN_LABEL[v]}（文稿）", v) for v in reversed(LABELS)], value="",
                                   elem_id="audit-verdict")
