@@ -162,7 +162,8 @@ class AuditTab:
                  if q and (q in u.id.lower() or q in u.label.lower() or q in " ".join(u.path).lower()
                            or q in u.text.lower())][:UNITS_FOUND]
         ticked = list(ticked or [])
-        note = f"找到 {len(found)} 条" + ("（只列前 %d 条，请输入更具体的词）" % UNITS_FOUND if len(found) == UNITS_FOUND else "")
+        more = f"（只列前 {UNITS_FOUND} 条，请输入更具体的词）" if len(found) == UNITS_FOUND else ""
+        note = f"找到 {len(found)} 条{more}"
         return gr.update(choices=self._candidates(row, ticked + found), value=ticked), note if q else "请输入要查找的词。"
 
     def _reviews(self, row: dict) -> list[str]:
