@@ -257,3 +257,37 @@ def test_a_broker_gets_no_audit_rows_when_the_page_loads(browser, server, asked)
     page.wait_for_timeout(1000)  # the page's load events have run
     assert page.locator("#audit-table").get_by_role("gridcell").count() == 0
     shot(page, "5-broker")
+
+
+# --- the pages in SQL, on both backends, and the CLI's refusals ----------------------------------------
+
+def test_pages_read_with_an_offset_add_up_to_every_match(audit_url):
+    """Pages of the table (OFFSET/LIMIT) are the matches in order, whatever the backend; the count is SQL's."""
+    from ui.audit import PAGE_ROWS, pages
+
+    log = AuditLog(audit_url)
+    for n in range(2 * PAGE_ROWS + 7):
+        answer = SimpleNamespace(question=f"q{n}", resolved="", answer="a", verdict="info" if n % 3 else "allowed",
+                                 citations=[], related=[], latency_ms=1.0)
+        log.record(answer, user="u", channel="api", index_version="t", answerer="seed", settings={})
+    for filters in (Filters(), Filters(verdict="info"), Filters(verdict="allowed")):
+        everything = [r["id"] for r in log.iter_rows(filters)]
+        total = log.count(filters)
+        paged = [r["id"] for p in range(pages(total))
+                 for r in log.iter_rows(filters, limit=PAGE_ROWS, offset=p * PAGE_ROWS)]
+        assert total == len(everything) and paged == everything
+    assert list(log.iter_rows(limit=PAGE_ROWS, offset=10 ** 6)) == []
+
+
+@pytest.mark.parametrize("args, said", [(["--since", "yesterday"], "not a date"),
+                                        (["--until", "2026-02-30"], "not a date"),
+                                        (["--verdict", "maybe"], "unknown verdict")])
+def test_the_cli_refuses_a_bad_date_or_verdict_with_code_2(args, said, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = os.environ | {"DATABASE_URL": f"sqlite:///{tmp_path / 'audit.sqlite'}"}
+    done = subprocess.run([sys.executable, "app.py", "audit", "stats", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and said in done.stderr and "Traceback" not in done.stderr
