@@ -268,15 +268,12 @@ def _verdict(value: str) -> str:
 
 def _date(value: str) -> str:
     """A --since/--until value: a real YYYY-MM-DD date, or argparse's usage error (exit code 2)."""
-    import re
-    from datetime import date
+    from audit.log import day
 
     try:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-            raise ValueError(value)
-        return date.fromisoformat(value).isoformat()
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
+        return day(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def cmd_user(args: argparse.Namespace) -> int:

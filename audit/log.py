@@ -291,10 +291,11 @@ class AuditLog:
         return conditions
 
     def iter_rows(self, filters: "Filters | None" = None, *, limit: int | None = None,
-                  page: int = PAGE_SIZE) -> Iterator[dict]:
+                  page: int = PAGE_SIZE, offset: int = 0) -> Iterator[dict]:
         """Matching answers, newest first, each with its feedback summary and latest review.
 
-        Read in pages by keyset (created, id), so an export of any size holds one page in memory."""
+        Read in pages by keyset (created, id), so an export of any size holds one page in memory;
+        offset skips that many matches first (in SQL), for a screen's page of results."""
         conditions = self._conditions(filters or Filters())
         after: tuple[str, str] | None = None
         sent = 0
@@ -304,6 +305,8 @@ class AuditLog:
             if after:
                 query = query.where(or_(answers.c.created < after[0],
                                         and_(answers.c.created == after[0], answers.c.id < after[1])))
+            elif offset:
+                query = query.offset(offset)
             query = query.order_by(answers.c.created.desc(), answers.c.id.desc()).limit(size)
             with self.engine.connect() as conn:
                 rows = [_decode(_plain(r)) for r in conn.execute(query).mappings().all()]
@@ -460,6 +463,20 @@ class Filters:
     feedback: str = ""
     review: str = ""
     kind: str = ""  # answer or screen
+
+
+def day(value: str) -> str:
+    """A since/until filter value: a real date as YYYY-MM-DD (ValueError otherwise), so a typo is
+    refused rather than compared as text."""
+    import re
+    from datetime import date
+
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError(f"not a date (YYYY-MM-DD): {value!r}")
+    try:
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise ValueError(f"not a date (YYYY-MM-DD): {value!r}") from None
 
 
 def export_lines(log: AuditLog, fmt: str, filters: Filters) -> Iterator[str]:

@@ -15,6 +15,8 @@ from qa.intent import Intent
 from qa.language import CLAUSE, DUTY, ONLY_AFTER, PERMISSION, PROHIBITION, STATES_AMOUNT, UNLESS, forbids
 
 VERDICTS = ("allowed", "prohibited", "required", "info", "not_covered")
+# the verdicts in words, wherever a person reads them (问答's badge, 审计's table, filters and reviews)
+VERDICT_ZH = {"allowed": "可以", "prohibited": "不可以", "required": "必须", "info": "参考", "not_covered": "未涵盖"}
 
 
 @functools.lru_cache(maxsize=65536)

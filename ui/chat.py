@@ -6,10 +6,10 @@ import time
 import gradio as gr
 
 from qa.answer import Answer, Citation, QuestionError
+from qa.verdict import VERDICT_ZH as BADGE  # the verdicts in words, shared with 审计
 from service import Service
 from ui.common import Guard, esc
 
-BADGE = {"allowed": "可以", "prohibited": "不可以", "required": "必须", "info": "参考", "not_covered": "未涵盖"}
 EXAMPLES = [
     "我能以公司名义和客户签合同吗？",
     "客户送的购物卡可以收吗？",
