@@ -70,8 +70,11 @@ def head(answer: Answer, s: ChatStrings) -> str:
 
 
 def _unit_line(u: Unit) -> str:
-    """A unit's label (unless its text begins with it) and text."""
-    return f'{"" if u.text.startswith(u.label) else f"<b>{esc(u.label)}</b> "}{esc(u.text)}'
+    """A unit's label and text; no label when the text begins with it, or with its own marker (the
+    "6." of "二、 20、客户开发主管岗位职责 6.", whose headings the context already shows)."""
+    marker = u.label.split()[-1] if u.label.split() else u.label
+    said = u.text.startswith(u.label) or u.text.startswith(marker)
+    return f'{"" if said else f"<b>{esc(u.label)}</b> "}{esc(u.text)}'
 
 
 def document_view(units: list[Unit], unit_id: str, s: ChatStrings) -> str:
@@ -188,17 +191,18 @@ class ChatTab:
         choices = [(f'{_when(r["created"])} · {r["question"][:60]}', r["id"]) for r in rows]
         return gr.Dropdown(choices=choices, value=None, info=PAGE["history_hint"] if rows else PAGE["history_empty"])
 
-    def reopen(self, answer_id: str, history: list[dict], turns: list[dict], request: gr.Request):
-        """One of the user's own past answers back in the chat, as recorded; a follow-up leans on it."""
+    def reopen(self, answer_id: str, history: list[dict], turns: list[dict], target: str, request: gr.Request):
+        """One of the user's own past answers back in the chat, as recorded, as a new conversation: a
+        follow-up leans on it and feedback goes to it. Anything else leaves the chat as it was."""
         user = self.guard(request, "ask")
         found = self.service.recorded(answer_id, user=user) if answer_id else None
         if found is None:
-            return history, turns
+            return history, turns, target
         answer, created = found
         note = chat_strings(answer.language).from_history.format(when=_when(created))
         shown = [{"role": "user", "content": esc(answer.question)},
                  {"role": "assistant", "content": self.render(answer, note)}]
-        return shown, [self._turn(1, answer)]
+        return shown, [self._turn(1, answer)], ""
 
     def open_document(self, target: str, request: gr.Request) -> str:
         """The whole document of a cited article, the article marked ("{lang} {unit id}" from a card)."""
@@ -249,7 +253,7 @@ class ChatTab:
         clear.click(lambda: ([], [], ""), None, [chat, turns, target], api_visibility="private")
         chat.like(self.on_like, [turns], [target, notice], api_visibility="private")
         save.click(self.on_comment, [comment, target, turns], [comment, notice], api_visibility="private")
-        past.input(self.reopen, [past, chat, turns], [chat, turns], api_visibility="private")
+        past.input(self.reopen, [past, chat, turns, target], [chat, turns, target], api_visibility="private")
         doc_open.click(self.open_document, [doc_target], [document], js=TAKE_TARGET_JS,
                        api_visibility="private").then(None, None, None, js=SCROLL_JS, api_visibility="private")
         demo.load(self.on_history, None, [past], api_visibility="private")
