@@ -13,8 +13,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from test_web import BOTS, CHROMIUM, CHROMIUM_ARGS, CONTRACT, ask, last_answer
+
 from ui.chat import without_badge
 from ui.strings import EN, ZH
 
@@ -194,8 +194,9 @@ def test_history_survives_a_reload_and_reopens_the_answer(page):
 
 @pytest.fixture(scope="module")
 def two_brokers(built, settings, tmp_path_factory):
-    from auth.users import add_user
     from conftest import start_app
+
+    from auth.users import add_user
 
     users = tmp_path_factory.mktemp("users") / "users.json"
     for name in BROKERS:
