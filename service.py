@@ -11,7 +11,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from audit.log import AuditLog
+from audit.log import AuditLog, Filters
 from auth.users import Users
 from config import Settings
 from indexer.build import (
@@ -24,12 +24,14 @@ from indexer.build import (
 )
 from indexer.parse import ParseResult, Unit
 from indexer.store import open_store
-from qa.answer import Answer, Assistant
+from qa.answer import Answer, Assistant, Citation
 from qa.chain import build_chain
+from qa.intent import language_of
 from qa.llm import LLMAnswerer, make_chat_model
 from qa.memory import Remembered
 from qa.screen import Screen, Screener
 
+HISTORY = 20  # a user's recent answers listed in 问答
 CHECK_EVERY = 0.5  # seconds between looks at the index pointer (a file stat, or a Chroma server call)
 
 
@@ -149,6 +151,41 @@ class Service:
         doc = index.units[at].doc_id
         around = index.units[max(0, at - n): at + n + 1]
         return [u for u in around if u.doc_id == doc]
+
+    def document_of(self, unit_id: str) -> list[Unit]:
+        """The whole document a unit belongs to, in reading order ([] once a rebuild took the unit
+        out): what a citation card opens at its article."""
+        index = self.assistant.index
+        if unit_id not in index.position:
+            return []
+        doc = index.units[index.position[unit_id]].doc_id
+        return [u for u in index.units if u.doc_id == doc]
+
+    # --- a user's history ------------------------------------------------------------------------
+    def history(self, user: str, limit: int = HISTORY) -> list[dict]:
+        """The user's recent answers (not draft screens), newest first, as the audit trail keeps them:
+        the history lives on the server, whatever browser the user comes back with."""
+        return list(self.audit.iter_rows(Filters(user=user, kind="answer"), limit=limit))
+
+    def recorded(self, answer_id: str, *, user: str) -> tuple[Answer, str] | None:
+        """One of the user's own recorded answers rebuilt for display, and when it was given (None for
+        another user's, a screen, or an unknown id). The verdict, conclusion and cited text are the audit row's, as the
+        user saw them; the document title and headings come from the index while the unit is in it."""
+        row = self.audit.answer(answer_id)
+        if row is None or row["user"] != user or row["kind"] != "answer":
+            return None
+        answer = Answer(question=row["question"], answer=row["answer"], verdict=row["verdict"],
+                        language=language_of(row["question"]), intent="", resolved=row["resolved"], id=row["id"],
+                        citations=[self._as_cited(c) for c in row["citations"]],
+                        related=[self._as_cited(c) for c in row["related"]])
+        return answer, row["created"]
+
+    def _as_cited(self, cited: dict) -> Citation:
+        """An audit row's citation as a Citation: its recorded text, the unit's title and path if indexed."""
+        unit = self.assistant.index.by_id.get(cited["id"])
+        return Citation(cited["id"], cited["doc_id"], unit.doc_title if unit else cited["doc_id"], cited["label"],
+                        " > ".join(unit.path) if unit else "", cited.get("text", unit.text if unit else ""),
+                        cited.get("score", 0.0))
 
     # --- the knowledge base ----------------------------------------------------------------------
     def documents(self) -> list[dict]:

@@ -13,10 +13,12 @@ from dataclasses import asdict, dataclass, field, replace
 from config import Settings, apply_thread_policy
 from indexer.embed import Embedder, EmbedderPool, make_embedder
 from indexer.store import Index, IndexMissing, open_store
+from indexer.parse import Unit
 from indexer.tokenize import tokens
+from qa import english
 from qa.coverage import Coverage
 from qa.followup import core, is_followup, own_topic, standalone
-from qa.intent import classify, language_of
+from qa.intent import Intent, classify, language_of
 from qa.memory import ReviewedMemory
 from qa.language import DUTY, PERMISSION, PROHIBITION
 from qa.retrieve import (
@@ -244,13 +246,20 @@ class Assistant:
             retrieval.hits = first + rest
         return seen.answer_id
 
+    @staticmethod
+    def _conclusion(verdict: str, intent: Intent, unit: Unit | None, question: str) -> str:
+        """The one-line conclusion in the asker's language (qa/english.py for English questions)."""
+        if intent.language == "zh":
+            return conclusion(verdict, intent, unit, question)
+        return english.conclusion(verdict, unit, question)
+
     def compose(self, retrieval: Retrieval, followup: str | None = None) -> Answer:
         intent = retrieval.intent
         remembered = self.recall(retrieval)
         hits = retrieval.hits
         base = dict(question=retrieval.question, language=intent.language, intent=intent.kind, remembered=remembered)
         if not self.covered(retrieval):
-            text = conclusion("not_covered", intent, None, retrieval.question)
+            text = self._conclusion("not_covered", intent, None, retrieval.question)
             return Answer(answer=text, verdict="not_covered", related=[_citation(h) for h in hits[:3]],
                           confidence=round(1.0 - retrieval.coverage, 3), **base)
         verdict = decide(intent, hits[0].unit.text, retrieval.question)
@@ -262,9 +271,11 @@ class Assistant:
         confident = retrieval.coverage >= LOW_CONFIDENCE
         if not confident and verdict == "allowed":
             verdict = rule = "info"  # never a 可以 we are not sure of
-        text = conclusion(verdict, intent, top.unit, retrieval.question)
+        text = self._conclusion(verdict, intent, top.unit, retrieval.question)
         if followup and (special := exception(verdict, intent, top.unit, retrieval.question, followup)):
             verdict, text = special
+            if intent.language != "zh":
+                text = english.exception(verdict, text, top.unit, retrieval.question)
         if not confident:
             text = hedged(text, intent.language)
         if confident:

@@ -13,12 +13,15 @@ from auth.users import Forbidden, Users
 # Markdown punctuation (and the colon of a URL, which the autolinker would take) as character references:
 # the text shows as typed, in Markdown and in HTML alike,
 # and a user's ![x](http://…) or [x](javascript:…) never becomes an image fetch or a link.
-MARKDOWN = str.maketrans({c: f"&#{ord(c)};" for c in "[]()!*_`#|~:\\"})
+# One pass over the text: escaping HTML first and Markdown after would turn the "#" of html.escape's
+# &#x27; into &#35;, and an apostrophe would show as "&#x27;".
+MARKDOWN = str.maketrans({c: f"&#{ord(c)};" for c in "[]()!*_`#|~:\\"}
+                         | {c: html.escape(c, quote=True) for c in "&<>\"'"})
 
 
 def esc(text: str) -> str:
     """User or document text for a Markdown or HTML component: no tag, no Markdown syntax."""
-    return html.escape(text or "", quote=True).translate(MARKDOWN)
+    return (text or "").translate(MARKDOWN)
 
 
 class Guard:

@@ -16,7 +16,7 @@ from starlette.middleware import Middleware
 
 from service import Service
 from ui.audit import AuditTab
-from ui.chat import ChatTab
+from ui.chat import OPEN_DOCUMENT_JS, ChatTab
 from ui.common import Guard
 from ui.gate import Backoff, Gate, Login, allowed_hosts
 from ui.knowledge import KnowledgeTab
@@ -37,7 +37,7 @@ def build_app(service: Service) -> gr.Blocks:
         open_all = service.users.single_user  # with users, content appears once the role is known
         sections = []  # (right, content column, refusal note)
         for title, tab_id, right, build in (
-            ("问答", "chat", "ask", lambda: ChatTab(service, guard).build()),
+            ("问答", "chat", "ask", lambda: ChatTab(service, guard).build(demo)),
             ("文稿检查", "screen", "ask", lambda: ScreenTab(service, guard).build()),
             ("知识库", "kb", "kb_view", lambda: KnowledgeTab(service, guard).build(demo)),
             ("题库", "quiz", "quiz", lambda: QuizTab(service, guard).build(demo)),
@@ -82,6 +82,6 @@ def serve(service: Service, host: str, port: int, block: bool = True) -> gr.Bloc
     auth = None if single else Login(service.users, backoff).check
     demo.launch(app_kwargs={"middleware": [gate]}, max_file_size=settings.max_upload_bytes,
                 server_name=host, server_port=port, share=False, inbrowser=False, prevent_thread_lock=not block,
-                show_error=True, quiet=True, css=CSS, footer_links=[], enable_monitoring=False, ssr_mode=False,
+                show_error=True, quiet=True, css=CSS, js=OPEN_DOCUMENT_JS, footer_links=[], enable_monitoring=False, ssr_mode=False,
                 pwa=False, mcp_server=False, auth=auth, auth_message="policy-qa：请用分配给你的账号登录。")
     return demo
