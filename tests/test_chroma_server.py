@@ -84,3 +84,35 @@ def test_a_second_instance_shares_the_index_and_follows_rebuilds(first, settings
     time.sleep(0.6)
     answer = other.ask("公司车辆可以私用吗？")  # instance two answers from it
     assert answer.citations and answer.citations[0].doc_title == "车辆管理办法"
+
+
+def test_two_app_servers_share_one_chroma_server_and_one_postgresql(first, settings, tmp_path_factory, chroma_server,
+                                                                   postgres_url, tmp_path):
+    """docs/deploy.md's layout, for real: two `python app.py serve` processes, one Chroma server for the
+    index and one PostgreSQL for the audit trail. Either answers; both answers land in the one trail;
+    a policy added through one instance is answered by the other."""
+    from gradio_client import Client
+
+    from audit.log import AuditLog
+    from conftest import fresh_postgres_database, start_app
+
+    database = fresh_postgres_database(postgres_url)
+    env = {"CHROMA_HOST": "127.0.0.1", "CHROMA_PORT": str(chroma_server), "DATABASE_URL": database}
+    one, two = start_app(settings, tmp_path_factory, env), start_app(settings, tmp_path_factory, env)
+    try:
+        a, b = next(one), next(two)
+        assert a["url"] != b["url"]
+        answers = [Client(s["url"], verbose=False).predict(question, "", api_name="/ask")
+                   for s, question in ((a, "我能以公司名义和客户签合同吗？"), (b, "Can I accept a gift from a client?"))]
+        assert [x["citations"][0]["label"] for x in answers] == ["第二十五条", "第三十条"]
+        trail = AuditLog(database)
+        assert [trail.answer(x["id"])["channel"] for x in answers] == ["api", "api"]
+        source = tmp_path / "差旅管理办法.md"
+        source.write_text("# 差旅管理办法\n1. 出差不得乘坐头等舱。\n", encoding="utf-8")
+        add_document(replace(first, database_url=database), source)  # an admin adds a policy on instance one's side
+        time.sleep(0.6)
+        reply = Client(b["url"], verbose=False).predict("出差可以坐头等舱吗？", "", api_name="/ask")
+        assert reply["citations"][0]["doc_title"] == "差旅管理办法" and reply["verdict"] == "prohibited"
+    finally:
+        one.close()
+        two.close()
