@@ -1,13 +1,14 @@
 """How the project (P) and the plain LangChain + Chroma pipeline (B, eval/baseline.py) scale (issue 17).
 
-    python bench/bench_scale.py [--sizes 467,5000,50000] [--quick] [--external DIR] [--keep DIR]
+    python bench/bench_scale.py [--sizes 467,5000,50000] [--quick] [--external DIR] [--keep DIR] [--json FILE]
+    python bench/bench_scale.py --report FILE [FILE ...]     # one table from earlier --json files
 
 Three corpus sizes, each in its own private folder (POLICYQA_DATA, POLICYQA_CORPUS and
 POLICYQA_EMBEDDING_CACHE set per size, so settings are always fresh):
 
 - 467: the five shipped documents (corpus/);
-- 5000: the five + the six public regulations in DIR + the bulk laws in DIR/bulk/ (3,734 units with
-  one law held out for the add) + varied copies of some regulations (below) up to 5,000 units. The
+- 5000: the five + the six public regulations in DIR + the bulk laws in DIR/bulk/ but one, held out for
+  the add (3,703 units) + varied copies of some of them (below) up to 5,000 units (5,021). The
   documents go into the corpus with the manifest entry `python app.py add` would write (id = slug of
   the file name) and are indexed by one cold build (the brief allows that for "cold build");
 - 50000: the same real documents + varied copies up to 50,000 units.
@@ -37,7 +38,9 @@ work: every phase also records the 1-minute load average when it ended.
 
 - cold build: P `indexer.build.build_index`; B `eval.baseline.TutorialPipeline` (its chunking, e5
   through the same embedding cache code, a Chroma collection; it also maps chunks to P's units for
-  scoring, which the B figure includes).
+  scoring, which the B figures include, its peak RSS too, with P's units loaded). Chroma refuses more
+  than its max batch (5,461) in one add, which the baseline's single `add_documents` exceeds at 50000
+  (26,621 chunks): the bench splits that call, as its user would have to, and prints that it did.
 - add one document (a bulk law not in the index, on a copy of the built index; the copy is not timed):
   P `indexer.build.add_document` (model loading, re-parse, embeds only the new units, writes a new
   build); B opens its Chroma store, splits the law with the baseline's splitter and appends the chunks.
