@@ -171,3 +171,17 @@ def test_a_document_id_that_could_break_unit_ids_or_paths_is_refused(settings, t
     path.write_text("# 礼品规定\n1. 员工不得收受供应商礼品。\n", encoding="utf-8")
     with pytest.raises(DocumentError, match="may hold only"):
         check_document(settings, path, bad_id)
+
+
+def test_traditional_text_is_folded_and_simplified_text_is_left_as_it_is():
+    """to_simplified skips OpenCC for text it would not change; traditional text is still converted,
+    in characters and in phrases, and the real documents come out exactly as OpenCC gives them."""
+    from pathlib import Path
+
+    from indexer.tokenize import _t2s, to_simplified
+
+    assert to_simplified("我能以公司名義和客戶簽合同嗎？") == "我能以公司名义和客户签合同吗？"
+    assert to_simplified("頭髮") == _t2s().convert("頭髮") != "頭髮"
+    corpus = Path(__file__).resolve().parent.parent / "corpus"
+    lines = [line for f in sorted(corpus.glob("p*.txt")) for line in f.read_text(encoding="utf-8").splitlines()]
+    assert len(lines) > 300 and all(to_simplified(line) == _t2s().convert(line) for line in lines)
