@@ -10,17 +10,30 @@ from service import Service
 from ui.common import Guard, esc
 
 
+DOC_COLUMNS = ["编号", "标题", "文件", "条数"]  # what every role sees of a document
+
+
 class KnowledgeTab:
     def __init__(self, service: Service, guard: Guard) -> None:
         self.service = service
         self.guard = guard
 
     def documents(self, request: gr.Request):
+        """The documents; admins, who maintain them, also see each file's version hash and the parser's
+        warnings, which mean nothing to a broker."""
+        import pandas as pd
+
         self.guard(request, "kb_view")
         docs = self.service.documents()
-        rows = [[d["id"], d["title"], d["file"], d.get("units", 0), d.get("version", "")] for d in docs]
-        warnings = self.service.warnings()
-        note = ("**解析提示：**\n" + "\n".join(f"- {esc(w)}" for w in warnings)) if warnings else "解析没有发现问题。"
+        if self.guard.may(request, "kb_edit"):
+            table = pd.DataFrame([[d["id"], d["title"], d["file"], d.get("units", 0), d.get("version", "")] for d in docs],
+                                 columns=[*DOC_COLUMNS, "版本"])
+            warnings = self.service.warnings()
+            note = ("**解析提示：**\n" + "\n".join(f"- {esc(w)}" for w in warnings)) if warnings else "解析没有发现问题。"
+        else:
+            table = pd.DataFrame([[d["id"], d["title"], d["file"], d.get("units", 0)] for d in docs], columns=DOC_COLUMNS)
+            note = ""
+        rows = table
         choices = [("全部文档", "")] + [(f'{d["title"]}（{d["id"]}）', d["id"]) for d in docs]
         removable = [(f'{d["title"]}（{d["id"]}）', d["id"]) for d in docs]
         return rows, note, gr.update(choices=choices, value=""), gr.update(choices=removable, value=None)
@@ -82,14 +95,14 @@ class KnowledgeTab:
         return self.remove(doc_id, request, progress=lambda *a, **k: None)
 
     def build(self, demo: gr.Blocks) -> gr.Column:
-        docs = gr.Dataframe(headers=["编号", "标题", "文件", "条数", "版本"], interactive=False, elem_id="docs")
+        docs = gr.Dataframe(headers=DOC_COLUMNS, interactive=False, elem_id="docs")
         warnings = gr.Markdown(elem_id="warnings")
         with gr.Row():
             which = gr.Dropdown(label="文档", choices=[("全部文档", "")], value="", scale=2)
             query = gr.Textbox(label="搜索条文", placeholder="例如：合同、第四十二条", scale=4, elem_id="unit-search")
             count = gr.Markdown()
         units = gr.Dataframe(headers=["编号", "标签", "标题路径", "内容"], interactive=False, wrap=True,
-                             elem_id="units", max_height=420)
+                             elem_id="units", max_height=420, column_widths=["16%", "10%", "18%", "56%"])
         with gr.Column(elem_id="kb-edit") as editing:  # shown to roles that may change the knowledge base
             gr.Markdown(f"### 上传新制度文件\n支持 {' '.join(sorted(SUPPORTED))}，UTF-8 或 GBK 编码。先解析预览，确认后加入索引。")
             with gr.Row():
