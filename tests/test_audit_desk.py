@@ -162,7 +162,8 @@ def test_a_supervisor_corrects_an_answer_by_ticking_a_unit(browser, server, aske
     stored = audit_of(server).answer(asked["id"])["reviews"][-1]
     assert stored["status"] == "incorrect" and stored["right_verdict"] == "required"
     assert len(stored["right_units"]) == 1 and stored["right_units"][0].endswith("第二十六条")
-    assert stored["right_units"][0] in page.locator("#audit-detail").inner_text()
+    # the detail is reopened after the review is stored (an event chained after it): wait for it
+    page.locator("#audit-detail").filter(has_text=stored["right_units"][0]).wait_for(timeout=20000)
     # the table is refreshed: the row's 审核 column is no longer 未审核
     cell_row(page, CONTRACT).filter(has_text="错误").wait_for(timeout=20000)
     assert "未审核" not in cell_row(page, CONTRACT).inner_text()
