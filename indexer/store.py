@@ -216,11 +216,15 @@ class IndexStore:
     def _base(self, embedders: list[str]) -> tuple[Path, dict[str, str]] | None:
         """The current build, if a new one can start from a copy of its Chroma folder: whole, the same
         models, and every unit's passage key recorded. Its unit id → passage key."""
-        build, meta = self.current_dir(), self.current_meta()
-        if build is None or meta is None or meta.get("embedders") != list(embedders) or self.damage(build):
+        build = self.current_dir()
+        if build is None:
             return None
-        keys = {row["id"]: row.get("key") for row in self.current_rows()}
-        return (build, keys) if keys and all(keys.values()) else None
+        try:
+            meta, rows = self._read(build)  # read once: checked whole and loaded
+        except Exception:  # noqa: BLE001 (a damaged build is simply not copied)
+            return None
+        keys = {row["id"]: row.get("key") for row in rows}
+        return (build, keys) if meta.get("embedders") == list(embedders) and keys and all(keys.values()) else None
 
     def write_build(self, units: list[Unit], tokens: list[list[str]], vectors: dict[str, np.ndarray], meta: dict,
                     keys: list[str] | None = None, incremental: bool = True) -> str:
