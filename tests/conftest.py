@@ -184,3 +184,53 @@ def audit_url(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'audit.sqlite'}"
     return fresh_postgres_database(request.getfixturevalue("postgres_url"))
+
+
+def fire_event(url: str, name: str, password: str, elem_id: str, trigger: str, data_for) -> dict:
+    """Log in and fire the event `trigger` ("click", "input"…, or "load": the page's own load event
+    that fills `elem_id`) of the component with this elem_id, through Gradio's queue as the page
+    would; `data_for(n)` gives its n inputs. Returns the completed message."""
+    import json
+    import uuid
+
+    import httpx
+
+    with httpx.Client(base_url=url, timeout=60) as http:
+        assert http.post("login", data={"username": name, "password": password}).status_code == 200
+        config = http.get("config").json()
+        prefix = config["api_prefix"].lstrip("/")
+        target = next(c["id"] for c in config["components"] if c.get("props", {}).get("elem_id") == elem_id)
+        if trigger == "load":
+            fn = next(i for i, d in enumerate(config["dependencies"])
+                      if any(t[1] == "load" for t in d["targets"]) and target in d["outputs"])
+        else:
+            fn = next(i for i, d in enumerate(config["dependencies"]) if [target, trigger] in d["targets"])
+        session = uuid.uuid4().hex[:10]
+        data = data_for(len(config["dependencies"][fn]["inputs"]))
+        http.post(f"{prefix}/queue/join", json={"data": data, "fn_index": fn,
+                                                "trigger_id": None if trigger == "load" else target,
+                                                "session_hash": session, "event_data": None}).raise_for_status()
+        with http.stream("GET", f"{prefix}/queue/data", params={"session_hash": session}) as stream:
+            for line in stream.iter_lines():
+                if line.startswith("data:") and (message := json.loads(line[5:])).get("msg") == "process_completed":
+                    return message
+    raise AssertionError("no answer from the queue")
+
+
+@pytest.fixture(scope="module")
+def browser(request):
+    """Headless Chromium (Debian's) for one test module; the module's ARTIFACTS folder, where its
+    screenshots go, starts empty."""
+    from test_web import CHROMIUM, CHROMIUM_ARGS
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (.ci/run does)")
+    from playwright.sync_api import sync_playwright
+
+    artifacts = request.module.ARTIFACTS
+    shutil.rmtree(artifacts, ignore_errors=True)
+    artifacts.mkdir(parents=True)
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

@@ -7,13 +7,11 @@ Real server on localhost, real Chromium. Screenshots go to test-artifacts/desk/ 
 from __future__ import annotations
 
 import json
-import shutil
-import uuid
 from pathlib import Path
 from types import SimpleNamespace
 
-import httpx
 import pytest
+from conftest import fire_event
 
 from audit.log import AuditLog, Filters
 from auth.users import add_user
@@ -63,21 +61,6 @@ def seeded(server) -> int:
                                  citations=[cite], related=[], latency_ms=1.0)
         log.record(answer, user=SEEDER, channel="api", index_version="test", answerer="seed", settings={})
     return log.count(Filters(user=SEEDER))
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-    from test_web import CHROMIUM, CHROMIUM_ARGS
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (.ci/run does)")
-    shutil.rmtree(ARTIFACTS, ignore_errors=True)
-    ARTIFACTS.mkdir(parents=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def login(browser, server, name: str):
@@ -222,27 +205,7 @@ def test_dates_are_picked_and_a_bad_date_gets_a_message(browser, server, asked):
 def call(server, name: str, elem_id: str, trigger: str, data_for) -> str:
     """Log in and fire the event `trigger` of the component `elem_id` ("load": the page's own load
     event that fills the table), as the page would; returns the completed message as text."""
-    with httpx.Client(base_url=server["url"], timeout=60) as http:
-        assert http.post("login", data={"username": name, "password": PASSWORD}).status_code == 200
-        config = http.get("config").json()
-        prefix = config["api_prefix"].lstrip("/")
-        target = next(c["id"] for c in config["components"] if c.get("props", {}).get("elem_id") == elem_id)
-        if trigger == "load":
-            fn = next(i for i, d in enumerate(config["dependencies"])
-                      if any(t[1] == "load" for t in d["targets"]) and target in d["outputs"])
-        else:
-            fn = next(i for i, d in enumerate(config["dependencies"]) if [target, trigger] in d["targets"])
-        session = uuid.uuid4().hex[:10]
-        data = data_for(len(config["dependencies"][fn]["inputs"]))
-        http.post(f"{prefix}/queue/join", json={"data": data, "fn_index": fn, "trigger_id": None,
-                                                "session_hash": session, "event_data": None}).raise_for_status()
-        with http.stream("GET", f"{prefix}/queue/data", params={"session_hash": session}) as stream:
-            for line in stream.iter_lines():
-                if line.startswith("data:"):
-                    message = json.loads(line[5:])
-                    if message.get("msg") == "process_completed":
-                        return json.dumps(message, ensure_ascii=False)
-    raise AssertionError("no answer from the queue")
+    return json.dumps(fire_event(server["url"], name, PASSWORD, elem_id, trigger, data_for), ensure_ascii=False)
 
 
 def test_a_broker_gets_no_audit_rows_when_the_page_loads(browser, server, asked):

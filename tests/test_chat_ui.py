@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import uuid
 from pathlib import Path
 
-import httpx
 import pytest
-from test_web import BOTS, CHROMIUM, CHROMIUM_ARGS, CONTRACT, ask, last_answer
+from conftest import fire_event
+from test_web import BOTS, CONTRACT, ask, last_answer
 
 from ui.chat import without_badge
 from ui.strings import EN, ZH
@@ -66,20 +64,6 @@ def test_a_leading_badge_word_is_not_shown_twice():
 
 
 # --- the page, single-user -----------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (.ci/run does)")
-    from playwright.sync_api import sync_playwright
-
-    shutil.rmtree(ARTIFACTS, ignore_errors=True)
-    ARTIFACTS.mkdir(parents=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
 
 @pytest.fixture(scope="module")
 def page(browser, web_server):
@@ -225,20 +209,7 @@ def history_options(page) -> list[str]:
 
 def reopen_as(server, name: str, answer_id: str) -> dict:
     """Fire the history list's event as the page would, logged in as this user, with any answer id."""
-    with httpx.Client(base_url=server["url"], timeout=60) as http:
-        assert http.post("login", data={"username": name, "password": PASSWORD}).status_code == 200
-        config = http.get("config").json()
-        prefix = config["api_prefix"].lstrip("/")
-        dropdown = next(c["id"] for c in config["components"] if c.get("props", {}).get("elem_id") == "history")
-        fn = next(i for i, d in enumerate(config["dependencies"]) if [dropdown, "input"] in d["targets"])
-        session = uuid.uuid4().hex[:10]
-        http.post(f"{prefix}/queue/join", json={"data": [answer_id, [], [], ""], "fn_index": fn, "trigger_id": dropdown,
-                                                "session_hash": session, "event_data": None}).raise_for_status()
-        with http.stream("GET", f"{prefix}/queue/data", params={"session_hash": session}) as stream:
-            for line in stream.iter_lines():
-                if line.startswith("data:") and (message := json.loads(line[5:])).get("msg") == "process_completed":
-                    return message
-    raise AssertionError("no answer from the queue")
+    return fire_event(server["url"], name, PASSWORD, "history", "input", lambda n: [answer_id, [], [], ""])
 
 
 def test_a_user_sees_only_their_own_history(browser, two_brokers):

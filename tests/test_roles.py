@@ -3,10 +3,10 @@ endpoints, and with raw HTTP for the events behind the tabs (which a browser's p
 from __future__ import annotations
 
 import json
-import uuid
 
 import httpx
 import pytest
+from conftest import fire_event
 
 from auth.users import ROLES, add_user, check_password, hash_password
 
@@ -92,23 +92,7 @@ def test_without_login_nothing_is_served(secured):
 
 def _call_event(server, role: str, elem_id: str, data_for) -> str:
     """Log in with the role's password and fire the event behind a button, as the page would."""
-    with httpx.Client(base_url=server["url"], timeout=60) as http:
-        assert http.post("login", data={"username": USERS[role], "password": PASSWORD}).status_code == 200
-        config = http.get("config").json()
-        prefix = config["api_prefix"].lstrip("/")
-        button = next(c["id"] for c in config["components"] if c.get("props", {}).get("elem_id") == elem_id)
-        fn = next(i for i, d in enumerate(config["dependencies"]) if [button, "click"] in d["targets"])
-        session = uuid.uuid4().hex[:10]
-        data = data_for(len(config["dependencies"][fn]["inputs"]))
-        http.post(f"{prefix}/queue/join", json={"data": data, "fn_index": fn, "trigger_id": button,
-                                                "session_hash": session, "event_data": None}).raise_for_status()
-        with http.stream("GET", f"{prefix}/queue/data", params={"session_hash": session}) as stream:
-            for line in stream.iter_lines():
-                if line.startswith("data:"):
-                    message = json.loads(line[5:])
-                    if message.get("msg") == "process_completed":
-                        return json.dumps(message, ensure_ascii=False)
-    raise AssertionError("no answer from the queue")
+    return json.dumps(fire_event(server["url"], USERS[role], PASSWORD, elem_id, "click", data_for), ensure_ascii=False)
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -9,7 +9,6 @@ article number is asserted.
 """
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -33,21 +32,6 @@ def server(built, settings, tmp_path_factory):
     add_user(users, BROKER, "broker", PASSWORD)
     add_user(users, SUPERVISOR, "supervisor", PASSWORD)
     yield from start_app(settings, tmp_path_factory, {"POLICYQA_USERS_FILE": str(users)})
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-    from test_web import CHROMIUM, CHROMIUM_ARGS
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (.ci/run does)")
-    shutil.rmtree(ARTIFACTS, ignore_errors=True)
-    ARTIFACTS.mkdir(parents=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def login(browser, server, name: str):
